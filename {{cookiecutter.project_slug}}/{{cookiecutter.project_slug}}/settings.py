@@ -1,0 +1,217 @@
+"""
+Django settings for {{ cookiecutter.project_slug }} project.
+
+Laid out like the settings 'django-admin startproject' writes (Django 5.2); what differs
+between a laptop and Convox is read from the environment, and each change says why.
+The .env file made at bake time lists every variable read here, with its default.
+
+For more information on this file, see
+https://docs.djangoproject.com/en/5.2/topics/settings/
+
+For the full list of settings and their values, see
+https://docs.djangoproject.com/en/5.2/ref/settings/
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+# Build paths inside the project like this: BASE_DIR / 'subdir'.
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Local runs read .env; a variable already set (by Convox or the shell) wins over it.
+load_dotenv(BASE_DIR / '.env')
+
+
+def env_list(name, default):
+    """A comma-separated environment variable as a list."""
+    return [item.strip() for item in os.environ.get(name, default).split(',') if item.strip()]
+
+
+# Deployment checklist
+# See https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+
+# SECURITY WARNING: keep the secret key used in production secret!
+# Never in code: .env holds it locally, `convox env set` on a rack.
+SECRET_KEY = os.environ.get('SECRET_KEY', '')
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        'SECRET_KEY is not set: add SECRET_KEY=<50+ random characters> to .env for local '
+        'runs, or run `convox env set SECRET_KEY=...` for a deployed app.'
+    )
+
+# SECURITY WARNING: don't run with debug turned on in production!
+# Off unless the environment turns it on, so a missing variable fails safe.
+DEBUG = os.environ.get('DEBUG', '').lower() in {'1', 'true', 'yes', 'on'}
+
+# The baked domain works in production with no setting; localhost serves local runs.
+ALLOWED_HOSTS = env_list('ALLOWED_HOSTS', '{{ cookiecutter.domain_name }},localhost,127.0.0.1,[::1]')
+
+# Forms posted over HTTPS (the admin login) must come from an allowed host.
+CSRF_TRUSTED_ORIGINS = env_list(
+    'CSRF_TRUSTED_ORIGINS',
+    ','.join(f'https://*{host}' if host.startswith('.') else f'https://{host}' for host in ALLOWED_HOSTS),
+)
+
+
+# Application definition
+
+INSTALLED_APPS = [
+    'django.contrib.admin',
+    'django.contrib.auth',
+    'django.contrib.contenttypes',
+    'django.contrib.sessions',
+    'django.contrib.messages',
+    'django.contrib.staticfiles',
+    '{{ cookiecutter.app_name }}',
+]
+
+MIDDLEWARE = [
+    # First, so balancer probes get an answer whatever their Host header or scheme.
+    '{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware',
+    'django.middleware.security.SecurityMiddleware',
+    'django.contrib.sessions.middleware.SessionMiddleware',
+    'django.middleware.common.CommonMiddleware',
+    'django.middleware.csrf.CsrfViewMiddleware',
+    'django.contrib.auth.middleware.AuthenticationMiddleware',
+    'django.contrib.messages.middleware.MessageMiddleware',
+    'django.middleware.clickjacking.XFrameOptionsMiddleware',
+]
+
+ROOT_URLCONF = '{{ cookiecutter.project_slug }}.urls'
+
+TEMPLATES = [
+    {
+        'BACKEND': 'django.template.backends.django.DjangoTemplates',
+        # Project-wide templates (the home page) beside manage.py.
+        'DIRS': [BASE_DIR / 'templates'],
+        'APP_DIRS': True,
+        'OPTIONS': {
+            'context_processors': [
+                'django.template.context_processors.request',
+                'django.contrib.auth.context_processors.auth',
+                'django.contrib.messages.context_processors.messages',
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = '{{ cookiecutter.project_slug }}.wsgi.application'
+
+
+# Database
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+# Convox sets DATABASE_URL for a linked database or a resource; without it the project
+# runs on a SQLite file, so a laptop needs nothing else. Connections are kept for ten
+# minutes and checked before reuse, so a restarted database costs no failed request.
+
+DATABASES = {
+    'default': dj_database_url.config(
+        default=f'sqlite:///{BASE_DIR / "db.sqlite3"}',
+        conn_max_age=600,
+        conn_health_checks=True,
+    ),
+}
+
+
+# Password validation
+# https://docs.djangoproject.com/en/5.2/ref/settings/#auth-password-validators
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        'NAME': 'django.contrib.auth.password_validation.UserAttributeSimilarityValidator',
+    },
+    {
+        'NAME': 'django.contrib.auth.password_validation.MinimumLengthValidator',
+    },
+    {
+        'NAME': 'django.contrib.auth.password_validation.CommonPasswordValidator',
+    },
+    {
+        'NAME': 'django.contrib.auth.password_validation.NumericPasswordValidator',
+    },
+]
+
+
+# Internationalization
+# https://docs.djangoproject.com/en/5.2/topics/i18n/
+
+LANGUAGE_CODE = 'en-us'
+
+TIME_ZONE = 'UTC'
+
+USE_I18N = True
+
+USE_TZ = True
+
+
+# Static files (CSS, JavaScript, Images)
+# https://docs.djangoproject.com/en/5.2/howto/static-files/
+
+STATIC_URL = 'static/'
+
+# collectstatic gathers each app's static/ folder here; nginx serves it in the container.
+STATIC_ROOT = BASE_DIR / 'staticfiles'
+
+# Hashed names (style.1a2b3c4d5e6f.css) change with the content, so they can be cached
+# for a year. With DEBUG off, run collectstatic first: templates need its manifest.
+STORAGES = {
+    'default': {
+        'BACKEND': 'django.core.files.storage.FileSystemStorage',
+    },
+    'staticfiles': {
+        'BACKEND': 'django.contrib.staticfiles.storage.ManifestStaticFilesStorage',
+    },
+}
+
+
+# HTTPS
+# https://docs.djangoproject.com/en/5.2/topics/security/#ssl-https
+# TLS ends at the Convox balancer. nginx in the container sets X-Forwarded-Proto on
+# every request, replacing whatever the client sent, so Django may trust it.
+
+SECURE_PROXY_SSL_HEADER = ('HTTP_X_FORWARDED_PROTO', 'https')
+
+SECURE_SSL_REDIRECT = not DEBUG
+
+SESSION_COOKIE_SECURE = not DEBUG
+
+CSRF_COOKIE_SECURE = not DEBUG
+
+# HSTS tells browsers to use only HTTPS for this domain and all its subdomains for
+# SECURE_HSTS_SECONDS, and allows submitting it to the browsers' preload list. Neither is
+# quickly undone: while trying out a new domain, set SECURE_HSTS_SECONDS=3600.
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS', 31536000))
+
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+
+SECURE_HSTS_PRELOAD = True
+
+
+# Logging
+# https://docs.djangoproject.com/en/5.2/topics/logging/
+# Convox keeps what processes print. With DEBUG off, Django would only email errors to
+# ADMINS; print them instead, so `convox logs` shows every traceback.
+
+LOGGING = {
+    'version': 1,
+    'disable_existing_loggers': False,
+    'handlers': {
+        'console': {
+            'class': 'logging.StreamHandler',
+        },
+    },
+    'root': {
+        'handlers': ['console'],
+        'level': 'WARNING',
+    },
+}
+
+
+# Default primary key field type
+# https://docs.djangoproject.com/en/5.2/ref/settings/#default-auto-field
+
+DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'

@@ -1,0 +1,50 @@
+"""Tests of what the template adds: run them with `python manage.py test`."""
+
+import os
+import runpy
+from pathlib import Path
+from unittest import mock
+
+from django.apps import apps
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase, TestCase, override_settings
+
+# Tests run without collectstatic, so look static files up unhashed; the hashed,
+# collected files are what the container serves.
+PLAIN_STATIC_FILES = {
+    'default': {'BACKEND': 'django.core.files.storage.FileSystemStorage'},
+    'staticfiles': {'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'},
+}
+
+
+@override_settings(STORAGES=PLAIN_STATIC_FILES)
+class PagesTests(TestCase):
+    def test_home_page_says_the_project_runs_and_uses_the_app_stylesheet(self):
+        response = self.client.get('/', secure=True)
+        self.assertContains(response, 'is running')
+        self.assertContains(response, 'href="/static/{{ cookiecutter.app_name }}/style.css"')
+
+    def test_admin_login_page_is_served(self):
+        response = self.client.get('/admin/login/', secure=True)
+        self.assertContains(response, 'name="password"')
+
+    def test_health_check_answers_any_host_over_http_without_caching(self):
+        response = self.client.get('/health/', HTTP_HOST='10.0.0.7')
+        self.assertEqual(response.status_code, 200)
+        self.assertIn('no-cache', response['Cache-Control'])
+
+
+class AppTests(SimpleTestCase):
+    def test_app_is_installed_and_its_static_files_are_found(self):
+        self.assertTrue(apps.is_installed('{{ cookiecutter.app_name }}'))
+        self.assertTrue(finders.find('{{ cookiecutter.app_name }}/style.css'))
+
+
+class SettingsTests(SimpleTestCase):
+    def test_settings_refuse_to_load_without_secret_key(self):
+        settings_file = Path(__file__).with_name('settings.py')
+        # An empty value also stops .env from filling it in: load_dotenv never overrides.
+        with mock.patch.dict(os.environ, {'SECRET_KEY': ''}):
+            with self.assertRaisesMessage(ImproperlyConfigured, 'SECRET_KEY is not set'):
+                runpy.run_path(str(settings_file))

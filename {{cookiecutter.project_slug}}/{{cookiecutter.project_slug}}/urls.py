@@ -1,0 +1,17 @@
+"""
+URL configuration for {{ cookiecutter.project_slug }} project.
+
+The `urlpatterns` list routes URLs to views. For more information please see:
+    https://docs.djangoproject.com/en/5.2/topics/http/urls/
+
+/health/ is not here: HealthCheckMiddleware (health.py) answers it before any URL
+routing, host check or HTTPS redirect.
+"""
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import TemplateView
+
+urlpatterns = [
+    path('', TemplateView.as_view(template_name='home.html'), name='home'),
+    path('admin/', admin.site.urls),
+]
