@@ -1,0 +1,466 @@
+"""The rules Convox applies to its two manifests, written as tables.
+
+`check_compose` takes a parsed docker-compose.yml (generation 1, settings in `convox.*`
+labels); `check_convox_yml` takes a parsed convox.yml (today's racks). Both return one
+line per problem, starting with where it is; an empty list means the manifest passes.
+"""
+
+import math
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PORTS = range(1, 65536)
+
+
+def _is_int(value) -> bool:
+    # YAML reads `true` as a bool, and Python counts a bool as an int.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _environment(where: str, env, mapping_ok: bool) -> list[str]:
+    """Entries are `NAME` (required) or `NAME=default`; compose also takes a mapping."""
+    if mapping_ok and isinstance(env, dict):
+        names = {f"{where}.{name}": name for name in env}
+    elif isinstance(env, list):
+        names = {
+            f"{where}[{i}]": entry.split("=", 1)[0] if isinstance(entry, str) else entry
+            for i, entry in enumerate(env)
+        }
+    else:
+        shape = "a list or a mapping" if mapping_ok else "a list"
+        return [f"{where}: must be {shape} of NAME or NAME=value entries"]
+    return [
+        f"{at}: {name!r} is not a valid variable name (want NAME or NAME=value)"
+        for at, name in names.items()
+        if not (isinstance(name, str) and ENV_NAME.fullmatch(name))
+    ]
+
+
+def _mapping(where: str, value) -> tuple[dict, list[str]]:
+    """A section that maps names to settings; absent counts as empty."""
+    if value is None:
+        return {}, []
+    if isinstance(value, dict):
+        return value, []
+    return {}, [f"{where}: must be a mapping"]
+
+
+# ---------------------------------------------------------------------------
+# Generation 1: docker-compose.yml with convox.* labels
+# ---------------------------------------------------------------------------
+
+COMPOSE_VERSIONS = ("2", "2.0", "2.1", "2.2")
+
+# "HOST:CONTAINER" or a bare container port, with the optional protocol Docker allows.
+PORT_MAPPING = re.compile(r"(?:(?P<host>\d+):)?(?P<container>\d+)(?:/(?:tcp|udp))?")
+
+CRON_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{3,29}")
+
+
+class Ports(NamedTuple):
+    balancer: set[int]  # the host side: what the service's load balancer listens on
+    container: set[int]
+
+
+# A label check gets the value as text and the service's ports; it returns a complaint.
+LabelCheck = Callable[[str, Ports], str | None]
+
+
+def one_of(*choices: str) -> LabelCheck:
+    def check(value, _ports):
+        return None if value in choices else f"is not one of {', '.join(choices)}"
+
+    return check
+
+
+def integer(lo: float = -math.inf, hi: float = math.inf) -> LabelCheck:
+    def check(value, _ports):
+        if not re.fullmatch(r"-?\d+", value):
+            return "is not an integer"
+        return None if lo <= int(value) <= hi else f"is out of range {lo}..{hi}"
+
+    return check
+
+
+BOOLEAN = one_of("true", "false")
+
+
+def _url_path(value, _ports):
+    return None if value.startswith("/") else "must start with '/'"
+
+
+def _declared_container_port(value, ports):
+    if value.isdigit() and int(value) in ports.container:
+        return None
+    return f"is not a container port in ports {sorted(ports.container)}"
+
+
+def _cron_entry(value, _ports):
+    # AWS cron: five fields, one of day-of-month (3rd) or day-of-week (5th) is "?".
+    fields = value.split(maxsplit=5)
+    if len(fields) < 6:
+        return "must be five cron fields followed by a command"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "must have '?' in exactly one of day-of-month and day-of-week"
+    return None
+
+
+# Every convox.* label generation 1 reads: key pattern -> check of its value.
+# In a key, (?P<port>) must be a balancer port of the service and (?P<cron>) a task name.
+LABEL_RULES: dict[str, LabelCheck] = {
+    r"convox\.port\.(?P<port>\d+)\.protocol": one_of("tcp", "tls", "http", "https"),
+    r"convox\.port\.(?P<port>\d+)\.(proxy|secure)": BOOLEAN,
+    r"convox\.health\.path": _url_path,
+    r"convox\.health\.port": _declared_container_port,
+    r"convox\.health\.timeout": integer(0, 60),
+    r"convox\.health\.interval": integer(5, 300),
+    r"convox\.health\.threshold\.(healthy|unhealthy)": integer(2, 10),
+    r"convox\.cron\.(?P<cron>.*)": _cron_entry,
+    r"convox\.draining\.timeout": integer(1, 3600),
+    r"convox\.idle\.timeout": integer(1, 3600),
+    # The same bounds today's racks enforce; the ECS defaults (50, 200) sit inside them.
+    r"convox\.deployment\.minimum": integer(0, 100),
+    r"convox\.deployment\.maximum": integer(100, 200),
+    r"convox\.start\.shift": integer(),
+    r"convox\.(environment\.secure|agent|balancer)": BOOLEAN,
+}
+
+
+def _label_key_problem(match: re.Match, ports: Ports) -> str | None:
+    parts = match.groupdict()
+    if parts.get("port") and int(parts["port"]) not in ports.balancer:
+        return f"names a port that is not a balancer (host) port in ports {sorted(ports.balancer)}"
+    if "cron" in parts and not CRON_NAME.fullmatch(parts["cron"]):
+        return f"has a task name that does not match {CRON_NAME.pattern}"
+    return None
+
+
+def _compose_ports(where: str, entries) -> tuple[Ports, list[str]]:
+    ports, problems = Ports(set(), set()), []
+    if not isinstance(entries, list):
+        return ports, [f"{where}: must be a list"]
+    for i, entry in enumerate(entries):
+        plain = isinstance(entry, str) or _is_int(entry)
+        match = PORT_MAPPING.fullmatch(str(entry)) if plain else None
+        if not match:
+            problems.append(
+                f'{where}[{i}]: {entry!r} must be "HOST:CONTAINER" or a container port'
+            )
+            continue
+        container = int(match["container"])
+        host = int(match["host"] or container)  # a bare port listens on the same number
+        if host not in PORTS or container not in PORTS:
+            problems.append(f"{where}[{i}]: {entry!r} is out of range 1..65535")
+        ports.balancer.add(host)
+        ports.container.add(container)
+    return ports, problems
+
+
+def _label_text(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _compose_labels(where: str, labels) -> tuple[dict[str, str], list[str]]:
+    if isinstance(labels, dict):
+        return {str(k): _label_text(v) for k, v in labels.items()}, []
+    if not isinstance(labels, list):
+        return {}, [f"{where}: must be a list of key=value entries or a mapping"]
+    found, problems = {}, []
+    for i, entry in enumerate(labels):
+        key, equals, value = entry.partition("=") if isinstance(entry, str) else ("", "", "")
+        if not equals:
+            problems.append(f'{where}[{i}]: {entry!r} must be "key=value"')
+        elif key in found:
+            # Convox refuses a list that sets a key twice instead of keeping the last one.
+            problems.append(f"{where}[{i}]: {key} is set twice")
+        else:
+            found[key] = value
+    return found, problems
+
+
+def _label_rule(key: str) -> tuple[re.Match | None, LabelCheck | None]:
+    for pattern, check in LABEL_RULES.items():
+        if match := re.fullmatch(pattern, key):
+            return match, check
+    return None, None
+
+
+def _convox_labels(where: str, labels: dict[str, str], ports: Ports) -> list[str]:
+    problems = []
+    for key, value in labels.items():
+        if not key.startswith("convox."):
+            continue
+        match, check = _label_rule(key)
+        if match is None:
+            problems.append(f"{where}: {key} is not a known convox label")
+            continue
+        if complaint := _label_key_problem(match, ports):
+            problems.append(f"{where}: {key} {complaint}")
+        if complaint := check(value, ports):
+            problems.append(f"{where}: {key}={value} {complaint}")
+    return problems
+
+
+def _links(where: str, links, services: dict) -> list[str]:
+    if not isinstance(links, list):
+        return [f"{where}: must be a list of service names"]
+    problems = []
+    for link in links:
+        name = str(link).split(":", 1)[0]  # "service:alias" links to service
+        if name not in services:
+            problems.append(f"{where}: {name} is not a service in this file")
+        elif not (services[name] or {}).get("ports"):
+            # Convox builds LINK_URL from the linked service's port.
+            problems.append(f"{where}: {name} declares no ports, so it cannot be linked")
+    return problems
+
+
+def _compose_service(name: str, service, services: dict) -> list[str]:
+    where = f"services.{name}"
+    if not isinstance(service, dict):
+        return [f"{where}: must be a mapping"]
+    problems = [f"{where}: service names may not contain '_'"] if "_" in name else []
+    ports, found = _compose_ports(f"{where}.ports", service.get("ports") or [])
+    problems += found
+    labels, found = _compose_labels(f"{where}.labels", service.get("labels") or {})
+    problems += found
+    problems += _convox_labels(f"{where}.labels", labels, ports)
+    problems += _links(f"{where}.links", service.get("links") or [], services)
+    if "environment" in service:
+        problems += _environment(f"{where}.environment", service["environment"], True)
+    return problems
+
+
+def check_compose(doc: dict) -> list[str]:
+    """Problems in a parsed docker-compose.yml, as generation 1 Convox reads it."""
+    problems = []
+    if doc.get("version") not in COMPOSE_VERSIONS:
+        quoted = ", ".join(f'"{v}"' for v in COMPOSE_VERSIONS)
+        problems.append(
+            f"version: {doc.get('version')!r} must be one of {quoted},"
+            " quoted so YAML reads a string"
+        )
+    services, found = _mapping("services", doc.get("services"))
+    problems += found
+    if "services" not in doc:
+        # Without it Convox reads the file as version 1 and docker compose refuses it.
+        problems.append("services: is missing")
+    for name, service in services.items():
+        problems += _compose_service(str(name), service, services)
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# Today's racks: convox.yml
+# ---------------------------------------------------------------------------
+
+TOP_LEVEL_KEYS = {
+    "environment", "resources", "services", "timers", "balancers",
+    "params", "labels", "configs", "appSettings", "budget",
+}
+
+NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+RESOURCE_TYPES = (
+    "postgres", "mysql", "mariadb", "redis", "memcached", "postgis",
+    "rds-postgres", "rds-mysql", "rds-mariadb", "elasticache-redis", "elasticache-memcached",
+)
+
+SCHEMES = ("http", "https")
+SCHEME_PORT = re.compile(r"(?:(?:http|https):)?(?P<number>\d+)")
+COUNT_RANGE = re.compile(r"(?P<low>\d+)-(?P<high>\d+)")
+CONCURRENCY = ("Allow", "Forbid", "Replace")
+
+# A service key check gets the location, the value and the whole document.
+KeyCheck = Callable[[str, object, dict], list[str]]
+
+
+def _whole(where: str, value, lo: int, hi: float = math.inf) -> list[str]:
+    if _is_int(value) and lo <= value <= hi:
+        return []
+    bound = f">= {lo}" if hi == math.inf else f"in {lo}..{hi}"
+    return [f"{where}: {value!r} must be an integer {bound}"]
+
+
+def int_fields(**bounds: tuple[int, float]) -> KeyCheck:
+    """A mapping whose listed keys, when present, are integers within bounds."""
+
+    def check(where, value, _doc):
+        if not isinstance(value, dict):
+            return [f"{where}: must be a mapping with {', '.join(bounds)}"]
+        return [
+            problem
+            for key, (lo, hi) in bounds.items()
+            if key in value
+            for problem in _whole(f"{where}.{key}", value[key], lo, hi)
+        ]
+
+    return check
+
+
+def _path(where: str, value) -> list[str]:
+    if isinstance(value, str) and value.startswith("/"):
+        return []
+    return [f"{where}: {value!r} must be a path starting with '/'"]
+
+
+def _port_value(where: str, value) -> list[str]:
+    if isinstance(value, str) and (match := SCHEME_PORT.fullmatch(value)):
+        value = int(match["number"])
+    if _is_int(value):
+        return [] if value in PORTS else [f"{where}: {value} is out of range 1..65535"]
+    return [f'{where}: {value!r} must be a port number, "http:N" or "https:N"']
+
+
+def _port(where, value, _doc):
+    if not isinstance(value, dict):
+        return _port_value(where, value)
+    scheme = value.get("scheme", "http")
+    problems = [] if scheme in SCHEMES else [f"{where}.scheme: {scheme!r} is not http or https"]
+    return problems + _port_value(f"{where}.port", value.get("port"))
+
+
+def _health(where, value, _doc):
+    if not isinstance(value, dict):
+        return _path(where, value)
+    # Path may be left out: the rack then checks "/".
+    problems = _path(f"{where}.path", value["path"]) if "path" in value else []
+    for key in ("grace", "interval", "timeout"):
+        if key in value:
+            problems += _whole(f"{where}.{key}", value[key], 0)
+    interval, timeout = value.get("interval"), value.get("timeout")
+    if _is_int(interval) and _is_int(timeout) and timeout >= interval:
+        problems.append(f"{where}.timeout: {timeout} must be less than interval ({interval})")
+    return problems
+
+
+def _count(where: str, count) -> list[str]:
+    if (_is_int(count) and count >= 0) or (isinstance(count, str) and count.isdigit()):
+        return []
+    match = COUNT_RANGE.fullmatch(count) if isinstance(count, str) else None
+    if match and int(match["low"]) <= int(match["high"]):
+        return []
+    return [f'{where}: {count!r} must be an integer >= 0 or a "min-max" range']
+
+
+def _scale(where, value, _doc):
+    # The rack also reads a bare count in place of the mapping.
+    if isinstance(value, dict):
+        return _count(f"{where}.count", value["count"]) if "count" in value else []
+    return _count(where, value)
+
+
+def _service_resources(where, value, doc):
+    if not isinstance(value, list):
+        return [f"{where}: must be a list of resource names"]
+    declared = doc.get("resources") or {}
+    return [
+        f"{where}: {name} is not under top-level resources"
+        for name in value
+        if name not in declared
+    ]
+
+
+def _service_environment(where, value, _doc):
+    return _environment(where, value, mapping_ok=False)
+
+
+# Every key a service may have -> its check (None: accepted as the rack reads it).
+SERVICE_KEYS: dict[str, KeyCheck | None] = {
+    "build": None,
+    "command": None,
+    "domain": None,
+    "environment": _service_environment,
+    "health": _health,
+    "image": None,
+    "internal": None,
+    "port": _port,
+    "ports": None,
+    "resources": _service_resources,
+    "scale": _scale,
+    "termination": int_fields(grace=(1, math.inf)),
+    "timeout": lambda where, value, _doc: _whole(where, value, 1),
+    "initContainer": None,
+    "deployment": int_fields(minimum=(0, 100), maximum=(100, 200)),
+    **dict.fromkeys(
+        [
+            "labels", "agent", "drain", "sticky", "tls", "volumeOptions", "whitelist",
+            "certificate", "singleton", "test", "privileged", "nodeSelectorLabels",
+            "accessControl", "annotations", "grpcHealthEnabled", "lifecycle",
+            "ingressAnnotations", "volumes", "links",
+        ]
+    ),
+}
+
+
+def _names(section: str, entries: dict) -> list[str]:
+    return [
+        f"{section}.{name}: name must match {NAME.pattern}"
+        for name in entries
+        if not (isinstance(name, str) and NAME.fullmatch(name))
+    ]
+
+
+def _service(where: str, service, doc: dict) -> list[str]:
+    if not isinstance(service, dict):
+        return [f"{where}: must be a mapping"]
+    problems = []
+    for key, value in service.items():
+        if key not in SERVICE_KEYS:
+            problems.append(f"{where}.{key}: is not a known service key")
+        elif check := SERVICE_KEYS[key]:
+            problems += check(f"{where}.{key}", value, doc)
+    return problems
+
+
+def _resource(where: str, resource) -> list[str]:
+    kind = resource.get("type") if isinstance(resource, dict) else None
+    if kind in RESOURCE_TYPES:
+        return []
+    return [f"{where}.type: {kind!r} is not one of {', '.join(RESOURCE_TYPES)}"]
+
+
+def _timer(where: str, timer, services: dict) -> list[str]:
+    if not isinstance(timer, dict):
+        return [f"{where}: must be a mapping"]
+    problems = [
+        f"{where}.{key}: is missing"
+        for key in ("schedule", "command", "service")
+        if key not in timer
+    ]
+    # Five plain cron fields: today's racks reject the "?" that generation 1 needed.
+    schedule = timer.get("schedule")
+    if schedule is not None and not (
+        isinstance(schedule, str) and len(schedule.split()) == 5 and "?" not in schedule
+    ):
+        problems.append(f"{where}.schedule: {schedule!r} must be five cron fields without '?'")
+    if "service" in timer and timer["service"] not in services:
+        problems.append(f"{where}.service: {timer['service']} is not under services")
+    concurrency = timer.get("concurrency", "Allow")
+    if concurrency not in CONCURRENCY:
+        problems.append(
+            f"{where}.concurrency: {concurrency!r} is not one of {', '.join(CONCURRENCY)}"
+        )
+    return problems
+
+
+def check_convox_yml(doc: dict) -> list[str]:
+    """Problems in a parsed convox.yml, as today's racks read it."""
+    problems = [
+        f"{key}: is not a convox.yml top-level key" for key in doc if key not in TOP_LEVEL_KEYS
+    ]
+    if "environment" in doc:
+        problems += _environment("environment", doc["environment"], mapping_ok=False)
+    sections = {}
+    for section in ("resources", "services", "timers"):
+        sections[section], found = _mapping(section, doc.get(section))
+        problems += found + _names(section, sections[section])
+    for name, resource in sections["resources"].items():
+        problems += _resource(f"resources.{name}", resource)
+    for name, service in sections["services"].items():
+        problems += _service(f"services.{name}", service, doc)
+    for name, timer in sections["timers"].items():
+        problems += _timer(f"timers.{name}", timer, sections["services"])
+    return problems

@@ -1,0 +1,368 @@
+"""The manifest checker: known-good manifests pass, and each rule catches its own break.
+
+Every broken case changes one thing in a known-good document and expects exactly one
+problem, naming the field it changed.
+"""
+
+import pytest
+import yaml
+from convox_rules import check_compose, check_convox_yml
+
+GOOD_COMPOSE = """
+version: "2"
+services:
+  web:
+    build: .
+    environment:
+      - SECRET_KEY
+      - DEBUG=false
+    labels:
+      - convox.port.443.protocol=tls
+      - convox.port.443.proxy=true
+      - convox.health.path=/health/
+      - convox.cron.clearsessions=0 3 * * ? python manage.py clearsessions
+    links:
+      - database
+    ports:
+      - "80:4000"
+      - "443:4001"
+  database:
+    image: convox/postgres
+    ports:
+      - 5432
+"""
+
+GOOD_CONVOX_YML = """
+resources:
+  database:
+    type: postgres
+services:
+  web:
+    build: .
+    port: 3000
+    health:
+      path: /health/
+      grace: 10
+      interval: 5
+      timeout: 3
+    environment:
+      - SECRET_KEY
+      - DEBUG=false
+    resources:
+      - database
+    scale:
+      count: 1
+    termination:
+      grace: 45
+timers:
+  clearsessions:
+    schedule: "0 3 * * *"
+    command: python manage.py clearsessions
+    service: web
+    concurrency: Forbid
+"""
+
+
+def changed(text, change):
+    doc = yaml.safe_load(text)
+    change(doc)
+    return doc
+
+
+def web(doc):
+    return doc["services"]["web"]
+
+
+def add_label(label):
+    return lambda doc: web(doc)["labels"].append(label)
+
+
+def set_web(**settings):
+    return lambda doc: web(doc).update(settings)
+
+
+def set_in_web(key, **settings):
+    return lambda doc: web(doc)[key].update(settings)
+
+
+def set_timer(**settings):
+    return lambda doc: doc["timers"]["clearsessions"].update(settings)
+
+
+def rename(section, old, new):
+    return lambda doc: doc[section].update({new: doc[section].pop(old)})
+
+
+def assert_one_problem(problems, expected):
+    assert len(problems) == 1, problems
+    assert expected in problems[0]
+
+
+# --- docker-compose.yml (generation 1) -------------------------------------------------
+
+
+def test_good_compose_has_no_problems():
+    assert check_compose(yaml.safe_load(GOOD_COMPOSE)) == []
+
+
+def test_compose_labels_as_a_mapping_are_read_like_the_list():
+    doc = yaml.safe_load(GOOD_COMPOSE)
+    web(doc)["labels"] = dict(label.split("=", 1) for label in web(doc)["labels"])
+    web(doc)["labels"]["convox.port.443.proxy"] = True  # YAML's bool, not the string
+    assert check_compose(doc) == []
+    web(doc)["labels"]["convox.health.timeout"] = 99
+    assert_one_problem(check_compose(doc), "convox.health.timeout=99 is out of range 0..60")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d.update(version="2.2"), id="version_2_2"),
+        pytest.param(set_web(environment={"SECRET_KEY": None, "DEBUG": "false"}),
+                     id="environment_as_mapping"),
+        pytest.param(set_web(ports=[80, "443:4001"]), id="bare_integer_port"),
+        pytest.param(set_web(ports=["80:4000/tcp", "443:4001"]), id="port_with_protocol"),
+        pytest.param(add_label("convox.health.port=4000"), id="health_port_on_container_side"),
+        pytest.param(add_label("convox.port.80.protocol=http"), id="second_balancer_port"),
+        pytest.param(add_label("convox.start.shift=1000"), id="start_shift"),
+        pytest.param(add_label("convox.deployment.maximum=100"), id="deployment_maximum"),
+        pytest.param(set_web(links=["database:db"]), id="link_with_alias"),
+        pytest.param(add_label("com.example.team=web"), id="non_convox_label_is_ignored"),
+    ],
+)
+def test_compose_accepts_documented_alternatives(change):
+    assert check_compose(changed(GOOD_COMPOSE, change)) == []
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        pytest.param(lambda d: d.update(version="3"), "version: '3' must be one of",
+                     id="version_3_is_refused"),
+        pytest.param(lambda d: d.update(version=2), "version: 2 must be one of",
+                     id="unquoted_version_is_refused"),
+        pytest.param(lambda d: d.pop("services"), "services: is missing",
+                     id="services_key_is_required"),
+        pytest.param(rename("services", "web", "my_web"),
+                     "services.my_web: service names may not contain '_'",
+                     id="underscore_in_service_name"),
+        pytest.param(set_web(ports=["80:web", "443:4001"]), "services.web.ports[0]: '80:web'",
+                     id="port_that_is_not_a_number"),
+        pytest.param(set_web(ports=["80:4000", "443:70000"]),
+                     "services.web.ports[1]: '443:70000' is out of range 1..65535",
+                     id="port_out_of_range"),
+        pytest.param(add_label("convox.agent"), "services.web.labels[4]: 'convox.agent' must be",
+                     id="list_label_without_equals"),
+        pytest.param(add_label("convox.health.path=/"), "services.web.labels[4]: convox.health.path"
+                     " is set twice", id="list_label_set_twice"),
+        pytest.param(add_label("convox.scale=2"), "convox.scale is not a known convox label",
+                     id="unknown_convox_label"),
+        pytest.param(add_label("convox.port.443.protocl=tls"), "convox.port.443.protocl is not",
+                     id="misspelt_convox_label"),
+        pytest.param(add_label("convox.port.80.protocol=udp"),
+                     "convox.port.80.protocol=udp is not one of tcp, tls, http, https",
+                     id="port_protocol_outside_tcp_tls_http_https"),
+        pytest.param(add_label("convox.port.4001.protocol=tls"),
+                     "convox.port.4001.protocol names a port that is not a balancer",
+                     id="port_label_on_container_side"),
+        pytest.param(add_label("convox.port.80.proxy=yes"), "convox.port.80.proxy=yes is not one",
+                     id="proxy_not_true_or_false"),
+        pytest.param(add_label("convox.port.443.secure=1"), "convox.port.443.secure=1 is not one",
+                     id="secure_not_true_or_false"),
+        pytest.param(set_web(labels=["convox.health.path=health/"]),
+                     "convox.health.path=health/ must start with '/'",
+                     id="health_path_without_slash"),
+        pytest.param(add_label("convox.health.port=80"),
+                     "convox.health.port=80 is not a container port in ports [4000, 4001]",
+                     id="health_port_on_balancer_side"),
+        pytest.param(add_label("convox.health.timeout=99"),
+                     "services.web.labels: convox.health.timeout=99 is out of range 0..60",
+                     id="health_timeout_over_60"),
+        pytest.param(add_label("convox.health.timeout=3s"), "convox.health.timeout=3s is not an",
+                     id="health_timeout_not_an_integer"),
+        pytest.param(add_label("convox.health.interval=4"),
+                     "convox.health.interval=4 is out of range 5..300", id="health_interval_under_5"),
+        pytest.param(add_label("convox.health.threshold.healthy=1"),
+                     "convox.health.threshold.healthy=1 is out of range 2..10",
+                     id="healthy_threshold_under_2"),
+        pytest.param(add_label("convox.health.threshold.unhealthy=11"),
+                     "convox.health.threshold.unhealthy=11 is out of range 2..10",
+                     id="unhealthy_threshold_over_10"),
+        pytest.param(add_label("convox.cron.job=0 3 * * ? true"),
+                     "convox.cron.job has a task name that does not match",
+                     id="cron_name_too_short"),
+        pytest.param(add_label("convox.cron.clear_cache=0 3 * * ? true"),
+                     "convox.cron.clear_cache has a task name", id="cron_name_with_underscore"),
+        pytest.param(add_label("convox.cron.nightly=0 3 * * * true"),
+                     "convox.cron.nightly=0 3 * * * true must have '?'", id="cron_without_question"),
+        pytest.param(add_label("convox.cron.nightly=0 3 ? * ? true"),
+                     "convox.cron.nightly=0 3 ? * ? true must have '?'", id="cron_with_two_questions"),
+        pytest.param(add_label("convox.cron.nightly=0 3 * * ?"),
+                     "convox.cron.nightly=0 3 * * ? must be five cron fields followed by a command",
+                     id="cron_without_command"),
+        pytest.param(add_label("convox.draining.timeout=0"),
+                     "convox.draining.timeout=0 is out of range 1..3600", id="draining_timeout_0"),
+        pytest.param(add_label("convox.idle.timeout=3601"),
+                     "convox.idle.timeout=3601 is out of range 1..3600", id="idle_timeout_over_3600"),
+        pytest.param(add_label("convox.deployment.minimum=101"),
+                     "convox.deployment.minimum=101 is out of range 0..100",
+                     id="deployment_minimum_over_100"),
+        pytest.param(add_label("convox.deployment.maximum=99"),
+                     "convox.deployment.maximum=99 is out of range 100..200",
+                     id="deployment_maximum_under_100"),
+        pytest.param(add_label("convox.start.shift=ten"), "convox.start.shift=ten is not an integer",
+                     id="start_shift_not_an_integer"),
+        pytest.param(add_label("convox.environment.secure=yes"),
+                     "convox.environment.secure=yes is not one of true, false",
+                     id="environment_secure_not_boolean"),
+        pytest.param(add_label("convox.agent=on"), "convox.agent=on is not one of true, false",
+                     id="agent_not_boolean"),
+        pytest.param(add_label("convox.balancer=no"), "convox.balancer=no is not one of true",
+                     id="balancer_not_boolean"),
+        pytest.param(set_web(links=["db"]), "services.web.links: db is not a service",
+                     id="link_to_missing_service"),
+        pytest.param(lambda d: d["services"]["database"].pop("ports"),
+                     "services.web.links: database declares no ports",
+                     id="link_to_service_without_ports"),
+        pytest.param(set_web(environment=["SECRET-KEY"]),
+                     "services.web.environment[0]: 'SECRET-KEY' is not a valid variable name",
+                     id="environment_name_with_dash"),
+        pytest.param(set_web(environment=["1DEBUG=false"]),
+                     "services.web.environment[0]: '1DEBUG' is not a valid variable name",
+                     id="environment_default_with_bad_name"),
+        pytest.param(set_web(environment={"DEBUG FLAG": "false"}),
+                     "services.web.environment.DEBUG FLAG: 'DEBUG FLAG' is not a valid",
+                     id="environment_mapping_with_bad_name"),
+        pytest.param(set_web(environment="DEBUG=false"),
+                     "services.web.environment: must be a list or a mapping",
+                     id="environment_as_string"),
+    ],
+)
+def test_compose_reports_each_broken_rule(change, expected):
+    assert_one_problem(check_compose(changed(GOOD_COMPOSE, change)), expected)
+
+
+# --- convox.yml (today's racks) --------------------------------------------------------
+
+
+def test_good_convox_yml_has_no_problems():
+    assert check_convox_yml(yaml.safe_load(GOOD_CONVOX_YML)) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(set_web(health="/health/"), id="health_as_path"),
+        pytest.param(set_web(health={"path": "/health/"}), id="health_path_only"),
+        pytest.param(set_web(health={"grace": 30}), id="health_without_path_checks_root"),
+        pytest.param(set_web(port="https:3000"), id="port_with_scheme"),
+        pytest.param(set_web(port={"port": 3000, "scheme": "https"}), id="port_as_mapping"),
+        pytest.param(set_in_web("scale", count="1-3"), id="scale_count_range"),
+        pytest.param(set_web(scale=2), id="scale_as_bare_count"),
+        pytest.param(set_web(deployment={"minimum": 0, "maximum": 200}), id="deployment_bounds"),
+        pytest.param(set_web(domain="example.com", internal=False, timeout=120),
+                     id="keys_without_rules"),
+        pytest.param(lambda d: d.update(environment=["TZ=UTC"]), id="top_level_environment"),
+        pytest.param(lambda d: d["timers"]["clearsessions"].pop("concurrency"),
+                     id="timer_concurrency_is_optional"),
+    ],
+)
+def test_convox_yml_accepts_documented_alternatives(change):
+    assert check_convox_yml(changed(GOOD_CONVOX_YML, change)) == []
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        pytest.param(lambda d: d.update(volumes=[]), "volumes: is not a convox.yml top-level key",
+                     id="unknown_top_level_key"),
+        pytest.param(lambda d: d.update(environment=["TZ UTC"]),
+                     "environment[0]: 'TZ UTC' is not a valid variable name",
+                     id="top_level_environment_bad_entry"),
+        pytest.param(rename("timers", "clearsessions", "clear_sessions"),
+                     "timers.clear_sessions: name must match", id="timer_name_with_underscore"),
+        pytest.param(lambda d: d["resources"].update(Cache={"type": "redis"}),
+                     "resources.Cache: name must match", id="resource_name_with_capital"),
+        pytest.param(lambda d: d["services"].update(Worker={"build": "."}),
+                     "services.Worker: name must match", id="service_name_with_capital"),
+        pytest.param(lambda d: d["resources"]["database"].update(type="postgresql"),
+                     "resources.database.type: 'postgresql' is not one of",
+                     id="unknown_resource_type"),
+        pytest.param(set_web(resources=["database", "cache"]),
+                     "services.web.resources: cache is not under top-level resources",
+                     id="service_resource_not_declared"),
+        pytest.param(set_web(environment=["SECRET_KEY", "DEBUG-MODE=false"]),
+                     "services.web.environment[1]: 'DEBUG-MODE' is not a valid variable name",
+                     id="service_environment_bad_name"),
+        pytest.param(set_web(environment={"DEBUG": "false"}),
+                     "services.web.environment: must be a list", id="service_environment_mapping"),
+        pytest.param(set_web(port=0), "services.web.port: 0 is out of range 1..65535",
+                     id="port_zero"),
+        pytest.param(set_web(port=70000), "services.web.port: 70000 is out of range",
+                     id="port_over_65535"),
+        pytest.param(set_web(port="tcp:3000"), "services.web.port: 'tcp:3000' must be",
+                     id="port_with_unknown_scheme_prefix"),
+        pytest.param(set_web(port={"port": 3000, "scheme": "tcp"}),
+                     "services.web.port.scheme: 'tcp' is not http or https",
+                     id="port_mapping_with_unknown_scheme"),
+        pytest.param(set_web(port={"scheme": "https"}), "services.web.port.port: None must be",
+                     id="port_mapping_without_port"),
+        pytest.param(set_web(health="health/"), "services.web.health: 'health/' must be a path",
+                     id="health_string_without_slash"),
+        pytest.param(set_in_web("health", path="health/"),
+                     "services.web.health.path: 'health/' must be a path starting with '/'",
+                     id="health_path_without_slash"),
+        pytest.param(set_in_web("health", grace=-1),
+                     "services.web.health.grace: -1 must be an integer >= 0",
+                     id="health_grace_negative"),
+        pytest.param(set_in_web("health", interval="5s"),
+                     "services.web.health.interval: '5s' must be an integer >= 0",
+                     id="health_interval_not_integer"),
+        pytest.param(set_in_web("health", timeout=5),
+                     "services.web.health.timeout: 5 must be less than interval (5)",
+                     id="health_timeout_not_below_interval"),
+        pytest.param(set_in_web("scale", count=-1), "services.web.scale.count: -1 must be",
+                     id="scale_count_negative"),
+        pytest.param(set_in_web("scale", count="3-1"), "services.web.scale.count: '3-1' must be",
+                     id="scale_count_range_backwards"),
+        pytest.param(set_in_web("scale", count="two"), "services.web.scale.count: 'two' must be",
+                     id="scale_count_not_a_number"),
+        pytest.param(set_in_web("termination", grace=0),
+                     "services.web.termination.grace: 0 must be an integer >= 1",
+                     id="termination_grace_zero"),
+        pytest.param(set_web(timeout=0), "services.web.timeout: 0 must be an integer >= 1",
+                     id="timeout_zero"),
+        pytest.param(set_web(deployment={"minimum": 101}),
+                     "services.web.deployment.minimum: 101 must be an integer in 0..100",
+                     id="deployment_minimum_over_100"),
+        pytest.param(set_web(deployment={"maximum": 99}),
+                     "services.web.deployment.maximum: 99 must be an integer in 100..200",
+                     id="deployment_maximum_under_100"),
+        pytest.param(set_web(deployment={"maximum": 201}),
+                     "services.web.deployment.maximum: 201 must be an integer in 100..200",
+                     id="deployment_maximum_over_200"),
+        pytest.param(set_web(replicas=2), "services.web.replicas: is not a known service key",
+                     id="unknown_service_key"),
+        pytest.param(lambda d: d["timers"]["clearsessions"].pop("schedule"),
+                     "timers.clearsessions.schedule: is missing", id="timer_without_schedule"),
+        pytest.param(lambda d: d["timers"]["clearsessions"].pop("command"),
+                     "timers.clearsessions.command: is missing", id="timer_without_command"),
+        pytest.param(lambda d: d["timers"]["clearsessions"].pop("service"),
+                     "timers.clearsessions.service: is missing", id="timer_without_service"),
+        pytest.param(set_timer(schedule="0 3 * *"),
+                     "timers.clearsessions.schedule: '0 3 * *' must be five cron fields",
+                     id="timer_schedule_four_fields"),
+        pytest.param(set_timer(schedule="0 3 * * ? *"), "timers.clearsessions.schedule:",
+                     id="timer_schedule_in_aws_six_field_form"),
+        pytest.param(set_timer(schedule="0 3 * * ?"), "must be five cron fields without '?'",
+                     id="timer_schedule_with_question_mark"),
+        pytest.param(set_timer(service="worker"),
+                     "timers.clearsessions.service: worker is not under services",
+                     id="timer_service_not_declared"),
+        pytest.param(set_timer(concurrency="forbid"),
+                     "timers.clearsessions.concurrency: 'forbid' is not one of Allow, Forbid",
+                     id="timer_concurrency_wrong_case"),
+    ],
+)
+def test_convox_yml_reports_each_broken_rule(change, expected):
+    assert_one_problem(check_convox_yml(changed(GOOD_CONVOX_YML, change)), expected)
