@@ -61,7 +61,7 @@ def startapp_in_throwaway_venv(requirement, app_dir):
             [python, "-m", "django", "startapp", APP_NAME, str(app_dir)],
         ]
         for step in steps:
-            done = subprocess.run(step, cwd=scratch, capture_output=True, text=True)
+            done = subprocess.run(step, check=False, cwd=scratch, capture_output=True, text=True)
             if done.returncode:
                 last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
                 raise BakeError(f"{' '.join(map(str, step[1:4]))} failed: {last_line}")

@@ -19,7 +19,7 @@ ANSWERS = {
 # these names would shadow the real module or collide with the template's own files.
 TAKEN_NAMES = set(sys.stdlib_module_names) | {
     "bin", "conf", "dj_database_url", "django", "dotenv", "gunicorn", "psycopg",
-    "static", "staticfiles", "templates", "tests",
+    "static", "staticfiles", "templates", "test", "tests",
 }
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")

@@ -10,7 +10,7 @@ import logging
 import queue
 import threading
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -36,7 +36,7 @@ def database_answers():
                 cursor.execute('SELECT 1')
                 cursor.fetchone()
             answers.put(True)
-        except Exception as error:
+        except DatabaseError as error:
             logger.warning('Health check: the database did not answer: %s', error)
             answers.put(False)
         finally:

@@ -184,7 +184,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 # HSTS tells browsers to use only HTTPS for this domain and all its subdomains for
 # SECURE_HSTS_SECONDS, and allows submitting it to the browsers' preload list. Neither is
 # quickly undone: while trying out a new domain, set SECURE_HSTS_SECONDS=3600.
-SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS', 31536000))
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS', '31536000'))
 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 

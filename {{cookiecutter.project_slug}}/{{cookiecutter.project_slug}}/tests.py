@@ -45,6 +45,8 @@ class SettingsTests(SimpleTestCase):
     def test_settings_refuse_to_load_without_secret_key(self):
         settings_file = Path(__file__).with_name('settings.py')
         # An empty value also stops .env from filling it in: load_dotenv never overrides.
-        with mock.patch.dict(os.environ, {'SECRET_KEY': ''}):
-            with self.assertRaisesMessage(ImproperlyConfigured, 'SECRET_KEY is not set'):
-                runpy.run_path(str(settings_file))
+        with (
+            mock.patch.dict(os.environ, {'SECRET_KEY': ''}),
+            self.assertRaisesMessage(ImproperlyConfigured, 'SECRET_KEY is not set'),
+        ):
+            runpy.run_path(str(settings_file))

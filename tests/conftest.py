@@ -1,0 +1,137 @@
+"""What the tests share: the bake helper, one bake of each kind and one virtualenv per
+session, and the servers (PostgreSQL, nginx) that the slow tests run against."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+QUESTIONS = {
+    key for key in json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    if not key.startswith("_")
+}
+
+# Every answer differs from its default, and the names are not the seed's.
+CUSTOM_ANSWERS = {
+    "project_name": "Café Shop",
+    "app_name": "orders",
+    "description": "Coffee, <b>ordered</b> online",
+    "author_name": "Zoë O'Brien",
+    "email": "zoe@cafe.example",
+    "domain_name": "shop.cafe.example",
+    "python_version": "3.12",
+}
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(available, what):
+    """In CI a missing server fails the test; on a newcomer's machine it skips."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (CI=true), and it is missing")
+    pytest.skip(f"{what} is not available here")
+
+
+def check_answers(answers):
+    """cookiecutter ignores answers it does not know: a typo would bake the defaults."""
+    unknown = sorted(set(answers) - QUESTIONS)
+    if unknown:
+        raise KeyError(f"not questions in cookiecutter.json: {', '.join(unknown)}")
+
+
+@pytest.fixture
+def bake(cookies):
+    """bake(**answers) -> pytest-cookies Result, refusing answers the template lacks."""
+    def bake(**answers):
+        check_answers(answers)
+        return cookies.bake(extra_context=answers, template=str(TEMPLATE))
+    return bake
+
+
+def _bake_once(cookies_session, answers):
+    check_answers(answers)
+    result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE))
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+@pytest.fixture(scope="session")
+def default_project(cookies_session):
+    return _bake_once(cookies_session, {})
+
+
+@pytest.fixture(scope="session")
+def custom_project(cookies_session):
+    return _bake_once(cookies_session, CUSTOM_ANSWERS)
+
+
+@pytest.fixture(scope="session", params=["default", "custom"])
+def project(request):
+    """Each test using it runs on the default bake and on the custom one."""
+    return request.getfixturevalue(f"{request.param}_project")
+
+
+def make_venv(path, *requirements):
+    venv.create(path, with_pip=True)
+    python = path / "bin" / "python"
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
+        check=True,
+    )
+    return python
+
+
+@pytest.fixture(scope="session")
+def project_python(tmp_path_factory):
+    """One virtualenv with the generated project's requirements.txt, for every bake.
+
+    Every bake gets the same requirements.txt, so one environment serves them all.
+    """
+    requirements = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt"
+    return make_venv(tmp_path_factory.mktemp("project-venv"), "-r", str(requirements))
+
+
+def run(python, *args, cwd, env=None, check=True, timeout=120):
+    """Run `python args...` in cwd, with its virtualenv's bin/ first on PATH."""
+    full_env = {
+        **os.environ,
+        "PATH": f"{Path(python).parent}{os.pathsep}/usr/sbin{os.pathsep}{os.environ['PATH']}",
+        **(env or {}),
+    }
+    done = subprocess.run(
+        [str(python), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        timeout=timeout,
+    )
+    if check and done.returncode:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+        )
+    return done
+
+
+def text_files(root):
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            try:
+                yield path, path.read_text()
+            except UnicodeDecodeError:
+                continue
+
+
+@pytest.fixture(scope="session")
+def tools():
+    """Paths to the linters installed with the test dependencies."""
+    bin_dir = Path(sys.executable).parent
+    found = {name: shutil.which(name, path=str(bin_dir)) or shutil.which(name)
+             for name in ("ruff", "hadolint", "check-jsonschema", "cookiecutter")}
+    missing = [name for name, path in found.items() if not path]
+    assert not missing, f"install the test dependencies (pip install --group test): {missing}"
+    return found
