@@ -99,13 +99,23 @@ def project_python(tmp_path_factory):
     return make_venv(tmp_path_factory.mktemp("project-venv"), "-r", str(requirements))
 
 
+# What the generated project reads: the tests set these themselves, never inherit them.
+PROJECT_VARIABLES = {
+    "SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
+    "SECURE_HSTS_SECONDS", "WEB_CONCURRENCY", "MIGRATE_ON_START", "PORT",
+}
+
+
+def project_env(python, **overrides):
+    """The environment for the project's commands: its virtualenv first on PATH."""
+    env = {key: value for key, value in os.environ.items() if key not in PROJECT_VARIABLES}
+    env["PATH"] = os.pathsep.join([str(Path(python).parent), "/usr/sbin", env["PATH"]])
+    return {**env, **overrides}
+
+
 def run(python, *args, cwd, env=None, check=True, timeout=120):
     """Run `python args...` in cwd, with its virtualenv's bin/ first on PATH."""
-    full_env = {
-        **os.environ,
-        "PATH": f"{Path(python).parent}{os.pathsep}/usr/sbin{os.pathsep}{os.environ['PATH']}",
-        **(env or {}),
-    }
+    full_env = project_env(python, **(env or {}))
     done = subprocess.run(
         [str(python), *args], cwd=cwd, env=full_env, capture_output=True, text=True,
         timeout=timeout,

@@ -1,0 +1,82 @@
+"""The baked project works as Django: checks, migrations, its own tests, runserver,
+and an app that is exactly what Django's startapp makes."""
+
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import project_env, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_system_checks_pass(project, project_python):
+    done = run(project_python, "manage.py", "check", "--fail-level", "WARNING", cwd=project)
+    assert "System check identified no issues" in done.stdout
+
+
+def test_migrate_on_sqlite_then_no_model_changes_are_left_unmigrated(project, project_python):
+    run(project_python, "manage.py", "migrate", "--noinput", cwd=project)
+    assert (project / "db.sqlite3").stat().st_size > 0
+    shown = run(project_python, "manage.py", "showmigrations", "--plan", cwd=project).stdout
+    assert "[X]  auth.0001_initial" in shown and "[ ]" not in shown
+    run(project_python, "manage.py", "makemigrations", "--check", "--dry-run", cwd=project)
+
+
+def test_the_project_own_tests_pass(project, project_python):
+    done = run(project_python, "manage.py", "test", cwd=project)
+    ran = re.search(r"^Ran (\d+) tests", done.stderr, re.MULTILINE)
+    assert ran and int(ran.group(1)) >= 5, done.stderr
+    assert "\nOK\n" in done.stderr
+
+
+def test_app_is_exactly_what_startapp_makes(project, project_python, tmp_path):
+    app = "exampleapp" if project.name == "exampleproject" else "orders"
+    target = tmp_path / "startapp" / app
+    target.mkdir(parents=True)
+    # From outside the target's folder, so the empty app folder is not importable.
+    run(project_python, "-m", "django", "startapp", app, target, cwd=tmp_path)
+    made_by_django = {p.relative_to(target): p.read_bytes()
+                      for p in target.rglob("*") if p.is_file()}
+    in_project = {p.relative_to(project / app): p.read_bytes()
+                  for p in (project / app).rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts}
+    template_own = {path for path in in_project if path.parts[0] == "static"}
+    assert template_own == {Path(f"static/{app}/style.css")}
+    assert {path: in_project[path] for path in in_project.keys() - template_own} == made_by_django
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_runserver_serves_the_home_page_and_the_app_stylesheet(default_project, project_python):
+    run(project_python, "manage.py", "migrate", "--noinput", cwd=default_project)
+    port = free_port()
+    server = subprocess.Popen(
+        [project_python, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=default_project, env=project_env(project_python),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "runserver did not answer in 20 s"
+                time.sleep(0.2)
+        assert page.status == 200
+        assert "Example Project is running" in page.read().decode()
+        css = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/exampleapp/style.css")
+        assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
