@@ -3,12 +3,14 @@ session, and the servers (PostgreSQL, nginx) that the slow tests run against."""
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
+import container
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -145,3 +147,54 @@ def tools():
     missing = [name for name, path in found.items() if not path]
     assert not missing, f"install the test dependencies (pip install --group test): {missing}"
     return found
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The machine's PostgreSQL server, as its superuser."""
+    import psycopg
+
+    try:
+        psycopg.connect(POSTGRES, connect_timeout=3).close()
+        reachable = True
+    except psycopg.OperationalError:
+        reachable = False
+    require(reachable, f"PostgreSQL at {POSTGRES}")
+    return POSTGRES
+
+
+@pytest.fixture(scope="session")
+def nginx():
+    path = shutil.which("nginx", path=f"/usr/sbin{os.pathsep}{os.environ['PATH']}")
+    require(path, "nginx (Debian package nginx)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fresh_database(postgres):
+    """A factory of new, empty databases, dropped at the end of the session."""
+    import psycopg
+
+    created = []
+
+    def create():
+        name = f"convox_template_test_{secrets.token_hex(4)}"
+        with psycopg.connect(postgres, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return name
+
+    yield create
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        for name in created:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def image(default_project, project_python, tmp_path_factory):
+    """The default bake, built by following its Dockerfile step by step."""
+    return container.build(default_project, tmp_path_factory.mktemp("image") / "app",
+                           project_env(project_python))

@@ -1,0 +1,103 @@
+"""Follow the project's Dockerfile without Docker: no engine runs here.
+
+`build` reads the Dockerfile and carries out its steps in a folder that stands for the
+image's WORKDIR: COPY from the project (minus what .dockerignore keeps out), ENV, and
+RUN with the project's virtualenv standing in for the image's Python. RUN steps that
+change the operating system (apt-get) are skipped and reported; the machine running the
+tests provides nginx the same way.
+"""
+
+import fnmatch
+import json
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SYSTEM_COMMANDS = ("apt-get",)
+
+
+@dataclass
+class Image:
+    workdir: Path
+    env: dict
+    cmd: list = field(default_factory=list)
+    healthcheck: list = field(default_factory=list)
+    exposed: list = field(default_factory=list)
+    user: str = ""
+    skipped: list = field(default_factory=list)
+
+
+def instructions(dockerfile):
+    """(KEYWORD, arguments) pairs, with continuation lines joined and comments dropped."""
+    logical, pending = [], ""
+    for line in Path(dockerfile).read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        logical.append(pending + stripped)
+        pending = ""
+    return [tuple(line.split(None, 1)) for line in logical]
+
+
+def ignore_patterns(context):
+    lines = (context / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def ignored(relative, patterns):
+    return any(fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, f"**/{pattern}")
+               for pattern in patterns)
+
+
+def copy(context, source, target, patterns):
+    """COPY source target, as Docker does it for a file or a folder."""
+    origin = (context / source).resolve()
+    if origin.is_file():
+        if target.is_dir():
+            target = target / origin.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(origin, target)
+        return
+
+    def skip(folder, names):
+        base = Path(folder).relative_to(context)
+        return {name for name in names if ignored((base / name).as_posix(), patterns)}
+
+    shutil.copytree(origin, target, ignore=skip, dirs_exist_ok=True, symlinks=True)
+
+
+def build(context, workdir, env):
+    """Carry out the Dockerfile in `context`, with `workdir` standing for the image's."""
+    context, workdir = Path(context), Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    image = Image(workdir=workdir, env=dict(env))
+    patterns = ignore_patterns(context)
+    for keyword, arguments in instructions(context / "Dockerfile"):
+        keyword = keyword.upper()
+        if keyword == "ENV":
+            image.env.update(pair.split("=", 1) for pair in shlex.split(arguments))
+        elif keyword == "COPY":
+            source, target = shlex.split(arguments)
+            copy(context, source, workdir / target, patterns)
+        elif keyword == "RUN":
+            if arguments.split()[0] in SYSTEM_COMMANDS:
+                image.skipped.append(arguments)
+                continue
+            done = subprocess.run(["sh", "-c", arguments], cwd=workdir, env=image.env,
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise AssertionError(f"RUN {arguments} failed:\n{done.stdout}{done.stderr}")
+        elif keyword == "CMD":
+            image.cmd = json.loads(arguments)
+        elif keyword == "HEALTHCHECK":
+            image.healthcheck = json.loads(arguments.split(" CMD ", 1)[1])
+        elif keyword == "EXPOSE":
+            image.exposed = [int(port) for port in arguments.split()]
+        elif keyword == "USER":
+            image.user = arguments
+    return image
