@@ -22,9 +22,10 @@ graceful_timeout = 30
 # overlay disk, where a slow write can get a healthy worker killed.
 worker_tmp_dir = '/dev/shm' if os.path.isdir('/dev/shm') else None
 
-# One line per request on stdout, starting with the client's address as nginx saw it.
+# One line per request on stdout, starting with the client's address as nginx passes it
+# on (X-Forwarded-For: from the balancer's PROXY header on 4001).
 accesslog = '-'
-access_log_format = '%({x-real-ip}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 # No control socket: nothing here uses it, and the image's user has no home to put it in.
 control_socket_disable = True

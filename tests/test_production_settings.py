@@ -1,0 +1,55 @@
+"""Production settings: with SECRET_KEY and a PostgreSQL DATABASE_URL and nothing else,
+the built image passes Django's deployment checklist."""
+
+import json
+import secrets
+
+import pytest
+from conftest import run
+
+pytestmark = pytest.mark.slow
+
+PRODUCTION = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "DATABASE_URL": "postgres://postgres:password@database:5432/app",
+}
+
+
+def python_of(image):
+    return image.env["PATH"].split(":")[0] + "/python"
+
+
+def test_deploy_checks_pass_with_only_a_key_and_a_database(image):
+    done = run(python_of(image), "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+               cwd=image.workdir, env=PRODUCTION)
+    assert "System check identified no issues (0 silenced)." in done.stdout
+
+
+def test_deploy_checks_catch_debug_left_on(image):
+    # The same check fails when something is wrong: it is not passing by accident.
+    done = run(python_of(image), "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+               cwd=image.workdir, env={**PRODUCTION, "DEBUG": "true"}, check=False)
+    assert done.returncode != 0
+    assert "security.W018" in done.stderr
+
+
+def test_production_serves_the_baked_domain_and_trusts_its_https_origin(image):
+    code = ("import json; from django.conf import settings as s; print(json.dumps("
+            "[s.DEBUG, s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS, s.DATABASES['default']['ENGINE'],"
+            " s.DATABASES['default']['CONN_MAX_AGE'], s.SECURE_SSL_REDIRECT]))")
+    done = run(python_of(image), "manage.py", "shell", "--no-imports", "-c", code, cwd=image.workdir,
+               env=PRODUCTION)
+    debug, hosts, origins, engine, max_age, redirect = json.loads(done.stdout.splitlines()[-1])
+    assert debug is False and redirect is True
+    assert "example.com" in hosts
+    assert "https://example.com" in origins
+    assert engine == "django.db.backends.postgresql" and max_age > 0
+
+
+def test_the_image_holds_no_env_file_and_collected_hashed_static_files(image):
+    assert not (image.workdir / ".env").exists()
+    assert not (image.workdir / "db.sqlite3").exists()
+    manifest = json.loads((image.workdir / "staticfiles" / "staticfiles.json").read_text())
+    assert manifest["paths"]["exampleapp/style.css"].startswith("exampleapp/style.")
+    # Only the operating-system step is left to the machine (nginx from Debian).
+    assert image.skipped and all(step.startswith("apt-get ") for step in image.skipped)
