@@ -7,10 +7,7 @@ it and exits 1; cookiecutter then deletes the half-made project.
 import re
 import secrets
 import string
-import subprocess
 import sys
-import tempfile
-import venv
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
@@ -38,9 +35,14 @@ def pinned_django():
 
 def startapp_here(app_dir):
     """The fast path: the interpreter running cookiecutter has the pinned Django series."""
+    from django.conf import settings
     from django.core.management import call_command
+    from django.core.management.commands.startapp import Command as StartApp
 
-    call_command("startapp", APP_NAME, str(app_dir), verbosity=0)
+    # With settings configured, startapp skips django.setup(), half of this hook's time;
+    # a command object, unlike its name, needs no app registry to be found.
+    settings.configure()
+    call_command(StartApp(), APP_NAME, str(app_dir), verbosity=0)
 
 
 def startapp_in_throwaway_venv(requirement, app_dir):
@@ -49,6 +51,10 @@ def startapp_in_throwaway_venv(requirement, app_dir):
     The venv module works where cookiecutter was installed with pipx or `uv tool`
     and no pip sits beside it.
     """
+    import subprocess  # imported here: the fast path needs none of these
+    import tempfile
+    import venv
+
     with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
         env_dir = Path(scratch) / "venv"
         venv.create(env_dir, with_pip=True)

@@ -193,8 +193,8 @@ SECURE_HSTS_PRELOAD = True
 
 # Logging
 # https://docs.djangoproject.com/en/5.2/topics/logging/
-# Convox keeps what processes print. With DEBUG off, Django would only email errors to
-# ADMINS; print them instead, so `convox logs` shows every traceback.
+# Convox keeps what processes print. By default, with DEBUG off, Django only emails
+# errors to ADMINS: print warnings and errors instead, tracebacks included, once.
 
 LOGGING = {
     'version': 1,
@@ -207,6 +207,14 @@ LOGGING = {
     'root': {
         'handlers': ['console'],
         'level': 'WARNING',
+    },
+    'loggers': {
+        # No handlers of its own (Django's print only while debugging): it passes its
+        # records to the root logger's.
+        'django': {
+            'handlers': [],
+            'level': 'INFO',
+        },
     },
 }
 
