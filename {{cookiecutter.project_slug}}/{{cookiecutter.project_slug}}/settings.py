@@ -53,7 +53,8 @@ ALLOWED_HOSTS = env_list('ALLOWED_HOSTS', '{{ cookiecutter.domain_name }},localh
 # Forms posted over HTTPS (the admin login) must come from an allowed host.
 CSRF_TRUSTED_ORIGINS = env_list(
     'CSRF_TRUSTED_ORIGINS',
-    ','.join(f'https://*{host}' if host.startswith('.') else f'https://{host}' for host in ALLOWED_HOSTS),
+    ','.join(f'https://*{host}' if host.startswith('.') else f'https://{host}'
+             for host in ALLOWED_HOSTS if host != '*'),
 )
 
 
