@@ -120,6 +120,19 @@ def test_gitignore_covers_secrets_databases_and_build_output(default_project):
         assert entry in ignored
 
 
+def error_lines(capfd):
+    return [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+
+
+def bake_with_cli(cookiecutter, tmp_path, *answers, **env):
+    """Bake as a user does, into a new folder tmp_path/out, with HOME in tmp_path."""
+    return subprocess.run(
+        [cookiecutter, "--no-input", "--output-dir", tmp_path / "out", TEMPLATE, *answers],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HOME": str(tmp_path), **env},
+    )
+
+
 BAD_ANSWERS = [
     ("project_slug", {"project_slug": "my-site"}),
     ("project_slug", {"project_slug": "my site"}),
@@ -146,7 +159,7 @@ BAD_ANSWERS = [
                          ids=[f"{f}={a[f]!r}" for f, a in BAD_ANSWERS])
 def test_bad_answer_is_refused_with_one_line_and_nothing_written(bake, capfd, tmpdir, field, answers):
     result = bake(**answers)
-    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    errors = error_lines(capfd)
     assert result.exit_code != 0
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"ERROR: {field}: ")
@@ -158,10 +171,7 @@ def test_bad_answer_is_refused_with_one_line_and_nothing_written(bake, capfd, tm
 def test_empty_slug_is_refused_by_the_hook(tools, tmp_path):
     # An empty slug names the output folder itself; pytest-cookies' output folder already
     # exists, and cookiecutter would refuse it before the hook runs. Bake into a new one.
-    done = subprocess.run(
-        [tools["cookiecutter"], "--no-input", "--output-dir", tmp_path / "out", TEMPLATE,
-         "project_slug="], capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)},
-    )
+    done = bake_with_cli(tools["cookiecutter"], tmp_path, "project_slug=")
     assert done.returncode != 0
     assert "ERROR: project_slug: '' must be a lowercase ASCII Python identifier" in done.stderr
     assert not any((tmp_path / "out").rglob("*"))
@@ -169,7 +179,7 @@ def test_empty_slug_is_refused_by_the_hook(tools, tmp_path):
 
 def test_bad_answers_in_several_fields_give_one_line_each(bake, capfd):
     result = bake(project_slug="my-site", email="nope", domain_name="http://x.com")
-    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    errors = error_lines(capfd)
     assert result.exit_code != 0
     assert [line.split(":")[1].strip() for line in errors] == ["project_slug", "email", "domain_name"]
 
@@ -187,18 +197,10 @@ def cookiecutter_without_django(tmp_path_factory):
     return python.parent / "cookiecutter"
 
 
-def bake_with_cli(cookiecutter, output_dir, tmp_path, **env):
-    return subprocess.run(
-        [cookiecutter, "--no-input", "--output-dir", output_dir, TEMPLATE],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "HOME": str(tmp_path), **env},
-    )
-
-
 @pytest.mark.slow
 def test_bake_without_django_fetches_the_pinned_django_for_startapp(
         cookiecutter_without_django, default_project, tmp_path):
-    done = bake_with_cli(cookiecutter_without_django, tmp_path / "out", tmp_path)
+    done = bake_with_cli(cookiecutter_without_django, tmp_path)
     assert done.returncode == 0, done.stderr
     baked = tmp_path / "out" / "exampleproject"
     for pattern in STARTAPP_FILES:
@@ -211,7 +213,7 @@ def test_bake_without_django_fetches_the_pinned_django_for_startapp(
 def test_bake_without_django_and_offline_explains_and_leaves_nothing(
         cookiecutter_without_django, tmp_path):
     offline = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path), "PIP_CONFIG_FILE": os.devnull}
-    done = bake_with_cli(cookiecutter_without_django, tmp_path / "out", tmp_path, **offline)
+    done = bake_with_cli(cookiecutter_without_django, tmp_path, **offline)
     assert done.returncode != 0
     assert "ERROR: startapp needs Django==5.2." in done.stderr
     assert "pip install 'Django==5.2." in done.stderr

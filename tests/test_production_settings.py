@@ -15,19 +15,15 @@ PRODUCTION = {
 }
 
 
-def python_of(image):
-    return image.env["PATH"].split(":")[0] + "/python"
-
-
 def test_deploy_checks_pass_with_only_a_key_and_a_database(image):
-    done = run(python_of(image), "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+    done = run(image.python, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
                cwd=image.workdir, env=PRODUCTION)
     assert "System check identified no issues (0 silenced)." in done.stdout
 
 
 def test_deploy_checks_catch_debug_left_on(image):
     # The same check fails when something is wrong: it is not passing by accident.
-    done = run(python_of(image), "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+    done = run(image.python, "manage.py", "check", "--deploy", "--fail-level", "WARNING",
                cwd=image.workdir, env={**PRODUCTION, "DEBUG": "true"}, check=False)
     assert done.returncode != 0
     assert "security.W018" in done.stderr
@@ -37,7 +33,7 @@ def test_production_serves_the_baked_domain_and_trusts_its_https_origin(image):
     code = ("import json; from django.conf import settings as s; print(json.dumps("
             "[s.DEBUG, s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS, s.DATABASES['default']['ENGINE'],"
             " s.DATABASES['default']['CONN_MAX_AGE'], s.SECURE_SSL_REDIRECT]))")
-    done = run(python_of(image), "manage.py", "shell", "--no-imports", "-c", code, cwd=image.workdir,
+    done = run(image.python, "manage.py", "shell", "--no-imports", "-c", code, cwd=image.workdir,
                env=PRODUCTION)
     debug, hosts, origins, engine, max_age, redirect = json.loads(done.stdout.splitlines()[-1])
     assert debug is False and redirect is True

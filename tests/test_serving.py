@@ -8,6 +8,7 @@ import re
 import secrets
 import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -124,16 +125,18 @@ def web(image, nginx, fresh_database, tmp_path_factory):
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{proxy.port}/{fresh_database()}",
         "PORT": str(free_port()),  # the rack sets it from convox.yml's port
     }
-    python = Path(image.env["PATH"].split(os.pathsep)[0]) / "python"
     # What a release does once, before it takes traffic (`convox run web python manage.py migrate`).
-    run(python, "manage.py", "migrate", "--noinput", cwd=image.workdir, env=env)
-    run(python, "manage.py", "createsuperuser", "--noinput", "--username", SUPERUSER[0],
+    run(image.python, "manage.py", "migrate", "--noinput", cwd=image.workdir, env=env)
+    run(image.python, "manage.py", "createsuperuser", "--noinput", "--username", SUPERUSER[0],
         "--email", "admin@example.com", cwd=image.workdir,
         env={**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]})
 
     logs = tmp_path_factory.mktemp("bin-web")
     with open(logs / "stdout", "w") as stdout, open(logs / "stderr", "w") as stderr:
-        process = subprocess_popen(image, env, stdout, stderr)
+        # The image's CMD, from its WORKDIR, in a process group of its own for clean-up.
+        process = subprocess.Popen([image.workdir / image.cmd[0], *image.cmd[1:]],
+                                   cwd=image.workdir, env=env, stdout=stdout, stderr=stderr,
+                                   start_new_session=True)
     web = Web(process, proxy, int(env["PORT"]), logs / "stdout")
     try:
         wait_until_healthy(web, logs)
@@ -143,15 +146,6 @@ def web(image, nginx, fresh_database, tmp_path_factory):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         proxy.close()
-
-
-def subprocess_popen(image, env, stdout, stderr):
-    import subprocess
-
-    # The image's CMD, from its WORKDIR, in a process group of its own for clean-up.
-    return subprocess.Popen([str(image.workdir / image.cmd[0]), *image.cmd[1:]],
-                            cwd=image.workdir, env=env, stdout=stdout, stderr=stderr,
-                            start_new_session=True)
 
 
 def wait_until_healthy(web, logs, seconds=30):
