@@ -11,53 +11,15 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import run
 from db_proxy import DatabaseProxy
+from traffic import CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
-
-DOMAIN = "example.com"
-CLIENT = "203.0.113.9"  # the address the balancer's PROXY header names
-SUPERUSER = ("admin", "correct-horse-battery-staple")
-
-
-@dataclass
-class Response:
-    status: int
-    headers: http.client.HTTPMessage
-    body: str
-
-
-class BalancerConnection(http.client.HTTPConnection):
-    """HTTP preceded by a PROXY protocol v1 line, as the balancer sends it to port 4001."""
-
-    def __init__(self, port, client):
-        super().__init__("127.0.0.1", port, timeout=30)
-        self.client = client
-
-    def connect(self):
-        super().connect()
-        self.sock.sendall(f"PROXY TCP4 {self.client} 10.0.0.2 51234 443\r\n".encode())
-
-
-def fetch(port, path, method="GET", headers=(), body=None, proxy_client=None):
-    if proxy_client:
-        connection = BalancerConnection(port, proxy_client)
-    else:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers={"Host": DOMAIN, **dict(headers)})
-        response = connection.getresponse()
-        return Response(response.status, response.headers,
-                        response.read().decode("utf-8", "replace"))
-    finally:
-        connection.close()
-
 
 def free_port():
     with socket.socket() as sock:
@@ -160,22 +122,6 @@ def wait_until_healthy(web, logs, seconds=30):
             pass
         time.sleep(0.2)
     pytest.fail(f"bin/web not healthy in {seconds} s:\n{(logs / 'stderr').read_text()}")
-
-
-def sign_in(port, proxy_client=CLIENT):
-    """Log in to the admin as a browser does: form, CSRF cookie and token, then POST."""
-    form = fetch(port, "/admin/login/", proxy_client=proxy_client)
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", form.headers["Set-Cookie"]).group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body).group(1)
-    body = urllib.parse.urlencode({"username": SUPERUSER[0], "password": SUPERUSER[1],
-                                   "csrfmiddlewaretoken": token, "next": "/admin/"})
-    return fetch(port, "/admin/login/?next=/admin/", method="POST", body=body,
-                 proxy_client=proxy_client, headers={
-                     "Content-Type": "application/x-www-form-urlencoded",
-                     "Cookie": f"csrftoken={csrf_cookie}",
-                     "Origin": f"https://{DOMAIN}",
-                     "Referer": f"https://{DOMAIN}/admin/login/",
-                 })
 
 
 def test_port_4000_redirects_pages_to_https(web):
