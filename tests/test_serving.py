@@ -315,8 +315,25 @@ def percentiles(seconds):
             ordered[max(0, round(len(ordered) * 0.99) - 1)] * 1000)
 
 
+def hold_every_worker(web, count=4):
+    """Requests that hang on the database (a session to look up), in the background."""
+    def request():
+        cookie = {"Cookie": f"sessionid={secrets.token_hex(16)}"}
+        try:
+            web.fetch(4001, "/admin/", proxy_client=CLIENT, headers=cookie, timeout=60)
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=request) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    return threads
+
+
 def test_health_answers_within_50_ms_while_the_database_hangs(web, proxy):
     proxy.unreachable()
+    held = hold_every_worker(web)  # more requests than gunicorn has workers
     opened = proxy.accepted
     marker = secrets.token_hex(4)
 
@@ -341,6 +358,10 @@ def test_health_answers_within_50_ms_while_the_database_hangs(web, proxy):
     # The test's own 20 client threads share one interpreter: a looser bound there.
     assert client_p99 < 500
     assert web.process.poll() is None
+    assert all(thread.is_alive() for thread in held), "the workers were not held up"
+    proxy.reachable()  # the held requests fail now, and free their workers
+    for thread in held:
+        thread.join(30)
 
 
 def test_bin_web_waits_for_the_database_before_it_opens_a_port(start_web, proxy):

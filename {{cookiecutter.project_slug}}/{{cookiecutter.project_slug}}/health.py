@@ -1,11 +1,11 @@
-"""The health check behind /health/, and the database check bin/web makes before it starts.
+"""The database check bin/web makes before it opens a port, and why /health/ makes none.
 
-/health/ is what Convox's balancers and probes and the image's HEALTHCHECK ask. It says
-whether this process can serve, and nothing about the database: the database is shared,
-so a check that failed with it would take every container out of service, or get every
-one restarted, at the same moment. HealthCheckMiddleware sits first in MIDDLEWARE, so it
-answers before Django checks the Host header (probes use the container's IP address),
-redirects to HTTPS or opens a database connection.
+/health/ is what Convox's balancers and probes and the image's HEALTHCHECK ask. nginx
+answers it (conf/nginx.conf), and only while bin/web runs, which is only once the app
+has loaded in gunicorn and only while gunicorn runs. It never asks the database: the
+database is shared, so a check that failed with it would take every container out of
+the balancer, or get every one restarted, at the same moment; and through gunicorn, a
+hung database holding every worker would hold the check too.
 
 The database is checked once, before the container opens a port: `python -m
 {{ cookiecutter.project_slug }}.health` (bin/web runs it) waits up to DATABASE_WAIT_SECONDS for it to
@@ -15,23 +15,6 @@ answer, so a release that cannot reach its database never takes traffic.
 import os
 import sys
 import time
-
-from django.http import HttpResponse
-from django.utils.cache import add_never_cache_headers
-
-PATH = '/health/'
-
-
-class HealthCheckMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.path_info != PATH:
-            return self.get_response(request)
-        response = HttpResponse('ok\n', content_type='text/plain')
-        add_never_cache_headers(response)
-        return response
 
 
 def wait_for_database(seconds, attempt_timeout=5):

@@ -71,8 +71,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so balancer probes get an answer whatever their Host header or scheme.
-    '{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware',
     # The client's address, as nginx passes it on, in REMOTE_ADDR.
     '{{ cookiecutter.project_slug }}.proxy.ClientAddressMiddleware',
     'django.middleware.security.SecurityMiddleware',
