@@ -285,5 +285,9 @@ def test_nginx_and_gunicorn_timeouts_agree_with_convox(default_project):
     assert gunicorn["timeout"] < read_timeout < 60  # 60 s: Convox's request timeout
     # bin/web stops nginx, then gunicorn: both within 40 s, under the grace period.
     assert shutdown + gunicorn["graceful_timeout"] <= 40 < grace
+    # nginx keeps idle connections longer than the first generation's balancer does.
+    keepalive = int(re.search(r"keepalive_timeout (\d+)s;", nginx).group(1))
+    labels = load(default_project, "docker-compose.yml")["services"]["web"]["labels"]
+    assert keepalive > int(dict(label.split("=", 1) for label in labels)["convox.idle.timeout"])
     assert gunicorn["control_socket_disable"] is True
     assert gunicorn["worker_tmp_dir"] == "/dev/shm"
