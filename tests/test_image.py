@@ -219,6 +219,7 @@ def test_only_tmp_is_writable(web, podman):
 def router(web, nginx, tmp_path):
     """TLS on 443 in the container's namespace, passed to the router port: the rack's
     router, as far as a browser can tell."""
+    require(shutil.which("openssl"), "openssl (Debian package openssl)")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", f"/CN={DOMAIN}", "-addext", f"subjectAltName=DNS:{DOMAIN}",
                     "-keyout", tmp_path / "key.pem", "-out", tmp_path / "cert.pem"],
@@ -321,7 +322,7 @@ def cluttered(default_project, podman, tmp_path_factory):
 
 
 def test_local_state_at_any_depth_stays_out_of_the_image(cluttered, podman):
-    context, tag = cluttered
+    _, tag = cluttered
     in_app = podman.files(tag)
     assert {"manage.py", "exampleapp/views.py", "staticfiles/staticfiles.json"} <= in_app
     kept_out = {".env", *PLANTED, "htmlcov", "exampleapp/htmlcov", "exampleapp/__pycache__"}
