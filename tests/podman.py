@@ -86,12 +86,12 @@ def missing():
     return None
 
 
-def apt_mirror():
+def apt_mirror(etc=Path("/etc")):
     """The Debian archive the machine's apt uses: the entry for its own release's suite."""
-    codename = re.search(r"^VERSION_CODENAME=(\S+)", Path("/etc/os-release").read_text(),
+    codename = re.search(r"^VERSION_CODENAME=(\S+)", (etc / "os-release").read_text(),
                          re.MULTILINE).group(1)
     entries = []  # (URIs, suites) of every deb source
-    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+    for path in [etc / "apt/sources.list", *sorted((etc / "apt/sources.list.d").glob("*"))]:
         if not path.is_file():
             continue
         text = path.read_text()
@@ -108,7 +108,7 @@ def apt_mirror():
     for uris, suites in entries:
         if codename in suites and uris:
             return uris[0].rstrip("/")
-    raise RuntimeError(f"no Debian mirror for {codename} in apt's sources (/etc/apt)")
+    raise RuntimeError(f"no Debian mirror for {codename} in apt's sources ({etc / 'apt'})")
 
 
 class Podman:
@@ -172,13 +172,16 @@ def standin_recipe(mirror):
             "ca": hashlib.sha256(CA_BUNDLE.read_bytes()).hexdigest()}
 
 
+def standin_key(recipe):
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def standin_base(podman, log=print):
     """Tag the stand-in as python:X-slim-trixie, building it first unless its recipe is
     cached; returns (tag, seconds spent building it, 0 when cached)."""
     mirror = apt_mirror()
     recipe = standin_recipe(mirror)
-    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    image = f"{STANDIN}:{key}"
+    image = f"{STANDIN}:{standin_key(recipe)}"
     started = time.monotonic()
     with open(podman.root / "standin.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, for every test session

@@ -11,6 +11,7 @@ PostgreSQL through its Unix socket, mounted in; nothing listens on the machine's
 
 import errno
 import hashlib
+import http.client
 import json
 import re
 import secrets
@@ -168,6 +169,11 @@ def test_port_4001_serves_the_client_the_proxy_header_names(web, podman):
     assert response.status == 200
     assert "Example Project is running" in response.body
     assert [line.split(" ")[0] for line in web.gunicorn_log_lines(podman, "/")][-1] == CLIENT
+
+
+def test_port_4001_refuses_connections_without_a_proxy_header(web):
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        fetch(4001, "/", namespace=web.namespace)
 
 
 def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
