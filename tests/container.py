@@ -4,7 +4,8 @@
 image's WORKDIR: COPY from the project (minus what .dockerignore keeps out), ENV, and
 RUN with the project's virtualenv standing in for the image's Python. RUN steps that
 change the operating system (apt-get) are skipped and reported; the machine running the
-tests provides nginx the same way.
+tests provides nginx the same way. test_image.py proves that it puts the same files in
+/app as a real build of the same context.
 """
 
 import json

@@ -28,8 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from traffic import fetch
+
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convox-template-tests"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SOCKET_DIR = "/var/run/postgresql"  # PostgreSQL's, mounted into every container
 SUITE = "trixie"
 STANDIN = "localhost/convox-template-standin"
 
@@ -111,6 +114,12 @@ def apt_mirror(etc=Path("/etc")):
     raise RuntimeError(f"no Debian mirror for {codename} in apt's sources ({etc / 'apt'})")
 
 
+def database_url(name):
+    """The machine's PostgreSQL through its Unix socket, as a container with it mounted
+    reaches it."""
+    return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
+
+
 class Podman:
     """The podman command, with configuration and storage under `root`."""
 
@@ -144,6 +153,37 @@ class Podman:
                     "--layers", *options, "-t", tag, context, timeout=600,
                     stderr=subprocess.STDOUT, capture_output=False, stdout=subprocess.PIPE)
         return done.stdout
+
+    def run_as_convox(self, image, namespace, env, *command, name=None):
+        """`podman run` as a rack runs the image: its own user, a read-only root with only
+        /tmp writable, in `namespace` (netns.Namespace), with PostgreSQL's socket folder
+        mounted; detached when given a name, else a one-off that is removed after it."""
+        options = [
+            "--network", f"ns:{namespace.path}",
+            "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
+            "--volume", f"{SOCKET_DIR}:{SOCKET_DIR}",
+            *[f"--env={key}={value}" for key, value in env.items()],
+        ]
+        options += ["--detach", "--name", name] if name else ["--rm"]
+        return self("run", *options, image, *command, timeout=120)
+
+    def state(self, container, field):
+        """A field of the container's State, as podman inspect prints it."""
+        return self("inspect", "--format", f"{{{{.State.{field}}}}}", container).stdout.strip()
+
+    def wait_until_healthy(self, name, namespace, seconds=60):
+        """Seconds from now until /health/ answers 200 on port 4000 in `namespace`."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            if self.state(name, "Running") != "true":
+                raise AssertionError(f"{name} stopped:\n{self('logs', name).stderr}")
+            try:
+                if fetch(4000, "/health/", namespace=namespace, timeout=5).status == 200:
+                    return time.monotonic() - started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"no 200 from /health/ in {seconds} s:\n{self('logs', name).stderr}")
 
     def exists(self, image):
         return self("image", "exists", image, check=False).returncode == 0

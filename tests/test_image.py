@@ -26,55 +26,14 @@ import container
 import psycopg
 import pytest
 from conftest import POSTGRES, project_env, require
-from podman import steps_from_cache
+from podman import database_url, steps_from_cache
 from traffic import CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 3000  # convox.yml's port: the rack sets PORT from it
 GRACE = 45  # convox.yml's termination grace
-SOCKET_DIR = "/var/run/postgresql"
 BROWSER = Path(__file__).with_name("browser.py")
-
-
-def database_url(name):
-    """The machine's PostgreSQL through its Unix socket, which the container has mounted."""
-    return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
-
-
-def convox_run(podman, image, namespace, env, *command, detach=False, name=None):
-    """`podman run` as a rack runs the image: its own user and command unless given."""
-    options = [
-        "--network", f"ns:{namespace.path}",
-        "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
-        "--volume", f"{SOCKET_DIR}:{SOCKET_DIR}",
-        *[f"--env={key}={value}" for key, value in env.items()],
-    ]
-    if detach:
-        options += ["--detach", "--name", name]
-    else:
-        options += ["--rm"]
-    return podman("run", *options, image, *command, timeout=120)
-
-
-def state(podman, name, field):
-    return podman("inspect", "--format", f"{{{{.State.{field}}}}}", name).stdout.strip()
-
-
-def wait_until_healthy(podman, name, namespace, seconds=60):
-    """Seconds from now until /health/ answers 200 on port 4000."""
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if state(podman, name, "Running") != "true":
-            pytest.fail(f"the container stopped:\n{podman('logs', name).stdout}"
-                        f"{podman('logs', name).stderr}")
-        try:
-            if fetch(4000, "/health/", namespace=namespace, timeout=5).status == 200:
-                return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"no 200 from /health/ in {seconds} s:\n{podman('logs', name).stderr}")
 
 
 @dataclass
@@ -95,15 +54,14 @@ def start(podman, image, namespace, database):
     """Migrate as a one-off run, then start the image's command; returns the Web."""
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url(database),
            "PORT": str(ROUTER_PORT)}
-    convox_run(podman, image, namespace, env, "python", "manage.py", "migrate", "--noinput")
-    convox_run(podman, image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
-               "python", "manage.py", "createsuperuser", "--noinput",
-               "--username", SUPERUSER[0], "--email", "admin@example.com")
+    podman.run_as_convox(image, namespace, env, "python", "manage.py", "migrate", "--noinput")
+    podman.run_as_convox(image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
+                         "python", "manage.py", "createsuperuser", "--noinput",
+                         "--username", SUPERUSER[0], "--email", "admin@example.com")
     name = f"{namespace.name}-web"
-    convox_run(podman, image, namespace, env, detach=True, name=name)
-    web = Web(name, namespace, database)
-    wait_until_healthy(podman, name, namespace)
-    return web
+    podman.run_as_convox(image, namespace, env, name=name)
+    podman.wait_until_healthy(name, namespace)
+    return Web(name, namespace, database)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +100,7 @@ def test_every_process_runs_as_the_images_unprivileged_user(web, podman, real_im
     user = podman.inspect(real_image, "{{.Config.User}}")
     uid, gid = user.split(":")
     assert uid != "0" and gid != "0"
-    found = processes(int(state(podman, web.name, "Pid")))
+    found = processes(int(podman.state(web.name, "Pid")))
     names = {name for name, _, _ in found.values()}
     assert "nginx" in names and any(name.startswith("gunicorn") for name in names), names
     assert {pid: found[pid] for pid in found if found[pid][1:] != ({uid}, {gid})} == {}
@@ -299,7 +257,7 @@ def test_podman_stop_ends_the_container_well_within_the_grace_period(web, podman
     started = time.monotonic()
     podman("stop", "--time", GRACE, web.name, timeout=GRACE + 15)
     stopped_in = time.monotonic() - started
-    assert state(podman, web.name, "ExitCode") == "0"
+    assert podman.state(web.name, "ExitCode") == "0"
     assert stopped_in < GRACE / 3, f"took {stopped_in:.1f} s of the {GRACE} s grace"
 
 
