@@ -245,12 +245,15 @@ def _build_standin(podman, mirror, image):
     with tempfile.TemporaryDirectory(dir=podman.root, prefix="standin-") as scratch:
         scratch = Path(scratch)
         rootfs = scratch / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], check=True,
-                       capture_output=True)
+        done = subprocess.run(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror],
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise AssertionError(f"debootstrap {SUITE} from {mirror} exited {done.returncode}:\n"
+                                 f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
         rootfs_image = f"localhost/convox-template-rootfs:{secrets.token_hex(4)}"
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         podman("import", "-", rootfs_image, stdin=tar.stdout)
-        tar.wait()
+        assert tar.wait() == 0, f"tar of {rootfs} failed"
         shutil.rmtree(rootfs)
         context = scratch / "context"
         context.mkdir()
