@@ -44,8 +44,8 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 runtime = "runc"
 """
 
-# What Debian's official slim images set (debuerreotype): apt keeps no caches, dpkg
-# installs no documentation or translations.
+# As Debian's official images are made (debuerreotype): apt keeps no caches, and, as in
+# the slim variant the python image starts from, dpkg installs no docs or translations.
 APT_CONF = """\
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
 APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
@@ -128,7 +128,9 @@ class Podman:
         self.root.mkdir(parents=True, exist_ok=True)
         conf, storage = self.root / "containers.conf", self.root / "storage.conf"
         conf.write_text(CONTAINERS_CONF)
-        run_root = Path("/run") / f"convox-template-tests-{hashlib.sha256(bytes(self.root)).hexdigest()[:8]}"
+        # Run state belongs in /run, which a reboot empties; one folder per storage.
+        digest = hashlib.sha256(bytes(self.root)).hexdigest()[:8]
+        run_root = Path("/run") / f"convox-template-tests-{digest}"
         storage.write_text(
             "[storage]\n"
             'driver = "overlay"\n'
@@ -229,15 +231,16 @@ def standin_base(podman, log=print):
         if built:
             log(f"building the stand-in base {image} (Debian {SUITE} from {mirror})")
             _build_standin(podman, mirror, image)
-            for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}",
-                              "--filter", f"reference={STANDIN}").stdout.split():
-                if old != image:
-                    podman("rmi", old, check=False)
         built_in = time.monotonic() - started if built else 0.0
         version = podman("run", "--rm", "--network", "none", image, "python", "-c",
                          "import sys; print('%d.%d' % sys.version_info[:2])").stdout.strip()
         tag = f"docker.io/library/python:{version}-slim-{SUITE}"
         podman("tag", image, tag)
+        # Stand-ins of earlier recipes, now tagged by nothing else: their layers go too.
+        for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}",
+                          "--filter", f"reference={STANDIN}").stdout.split():
+            if old != image:
+                podman("rmi", old, check=False)
     return tag, built_in
 
 
