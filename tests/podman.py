@@ -239,7 +239,8 @@ def standin_base(podman, log=print):
         # Stand-ins of earlier recipes, now tagged by nothing else: their layers go too.
         for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}",
                           "--filter", f"reference={STANDIN}").stdout.split():
-            if old != image:
+            # The filter lists every name of a matching image: keep the python tag.
+            if old.startswith(f"{STANDIN}:") and old != image:
                 podman("rmi", old, check=False)
     return tag, built_in
 
