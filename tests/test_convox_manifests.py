@@ -103,11 +103,10 @@ def test_dockerfile_layers_go_from_slowest_to_quickest_to_change(default_project
     order = [
         "COPY requirements.txt .",
         "RUN pip install --no-cache-dir -r requirements.txt",
-        "COPY exampleapp/static exampleapp/static",
-        "COPY exampleproject exampleproject",
-        "COPY manage.py .",
-        "RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput",
+        # collectstatic imports every app: after the whole project (test_image.py builds
+        # a project with a second app).
         "COPY . .",
+        "RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput",
     ]
     assert [steps.index(step) for step in order] == sorted(steps.index(step) for step in order)
     assert [step for step in steps if step.startswith("COPY")][-1] == "COPY . ."
@@ -137,7 +136,10 @@ def test_dockerfile_starts_bin_web_and_checks_health_without_curl(default_projec
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build(default_project):
     patterns = container.ignore_patterns(default_project)
     kept_out = [".env", ".git", ".convox", ".venv", "venv", "db.sqlite3", "staticfiles",
-                "exampleproject/__pycache__", "exampleapp/__pycache__", ".pytest_cache"]
+                "exampleproject/__pycache__", "exampleapp/__pycache__", ".pytest_cache",
+                # Docker matches from the context's root: these need `**/`.
+                "exampleapp/.env", "exampleproject/.env.local", ".coverage", "htmlcov",
+                "exampleapp/htmlcov", "exampleapp/views.pyc", "exampleapp/db.sqlite3"]
     sent = ["manage.py", "bin", "conf", "requirements.txt", "exampleapp/static", "templates"]
     assert [path for path in kept_out if not container.ignored(path, patterns)] == []
     assert [path for path in sent if container.ignored(path, patterns)] == []
