@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 # `string` first: a replay file may hold any JSON value, and the templates render str().
-ANSWERS = {
+RENDERED = {
     "project_name": {{ cookiecutter.project_name | string | tojson }},
     "project_slug": {{ cookiecutter.project_slug | string | tojson }},
     "app_name": {{ cookiecutter.app_name | string | tojson }},
@@ -22,6 +22,11 @@ ANSWERS = {
     "email": {{ cookiecutter.email | string | tojson }},
     "domain_name": {{ cookiecutter.domain_name | string | tojson }},
     "python_version": {{ cookiecutter.python_version | string | tojson }},
+}
+# tojson writes a character beyond U+FFFF (an emoji) as two surrogates: join them again.
+ANSWERS = {
+    field: value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    for field, value in RENDERED.items()
 }
 TEMPLATE = Path({{ cookiecutter._repo_dir | tojson }})
 

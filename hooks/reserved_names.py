@@ -63,8 +63,8 @@ def pins():
 
 def installed_apps():
     """The dotted paths settings.py lists in INSTALLED_APPS (the app made by startapp aside)."""
-    block = re.search(r"^INSTALLED_APPS = \[(.*?)^\]", SETTINGS.read_text(), re.S | re.M)
-    return re.findall(r"^\s*'([\w.]+)',", block.group(1), re.M)
+    block = re.search(r"^INSTALLED_APPS = \[(.*?)^\]", SETTINGS.read_text(), re.DOTALL | re.MULTILINE)
+    return re.findall(r"^\s*'([\w.]+)',", block.group(1), re.MULTILINE)
 
 
 def is_plain_name(name):
