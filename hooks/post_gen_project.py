@@ -8,11 +8,8 @@ project (--overwrite-if-exists) keeps the app and the .env it finds.
 import os
 import re
 import secrets
-import shutil
 import string
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
@@ -39,7 +36,7 @@ def pinned_django():
 
 
 def startapp(target):
-    """Django's startapp, in this interpreter, into the empty folder `target`.
+    """Django's startapp, in this interpreter, into the app folder `target`.
 
     startapp also refuses a name its own interpreter can import. That interpreter runs
     cookiecutter (jinja2, yaml, click, ...), not the project, and the pre-generation hook
@@ -64,32 +61,35 @@ def startapp(target):
 
 
 def startapp_in_throwaway_venv(requirement, target):
-    """Install the pinned Django in a temporary virtualenv and run startapp there.
+    """Install the pinned Django in a temporary virtualenv, run startapp there, delete it all.
 
     The venv module works where cookiecutter was installed with pipx or `uv tool`
     and no pip sits beside it. The virtualenv runs this very file, with --startapp.
     """
-    import venv  # imported here: the fast path needs it not
+    import subprocess  # imported here: the fast path needs none of these
+    import tempfile
+    import venv
 
-    env_dir = target.parent / "venv"
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
-    if not python.exists():  # Windows
-        python = env_dir / "Scripts" / "python.exe"
-    install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               requirement]
-    done = subprocess.run(install, check=False, cwd=target.parent, capture_output=True,
-                          text=True)
-    if done.returncode:
-        raise BakeError(
-            f"startapp needs {requirement}, which is not beside cookiecutter, and pip could "
-            f"not install it ({last_line(done.stderr)}). Install it beside cookiecutter "
-            f"(pip install '{requirement}') or get online, then bake again."
-        )
-    done = subprocess.run([python, __file__, "--startapp", target], check=False,
-                          cwd=target.parent, capture_output=True, text=True)
-    if done.returncode:
-        raise BakeError(last_line(done.stderr).removeprefix("ERROR: "))
+    with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
+        env_dir = Path(scratch) / "venv"
+        venv.create(env_dir, with_pip=True)
+        python = env_dir / "bin" / "python"
+        if not python.exists():  # Windows
+            python = env_dir / "Scripts" / "python.exe"
+        install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                   requirement]
+        done = subprocess.run(install, check=False, cwd=scratch, capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise BakeError(
+                f"startapp needs {requirement}, which is not beside cookiecutter, and pip "
+                f"could not install it ({last_line(done.stderr)}). Install it beside "
+                f"cookiecutter (pip install '{requirement}') or get online, then bake again."
+            )
+        done = subprocess.run([python, __file__, "--startapp", target], check=False,
+                              cwd=scratch, capture_output=True, text=True)
+        if done.returncode:
+            raise BakeError(last_line(done.stderr).removeprefix("ERROR: "))
 
 
 def last_line(output):
@@ -97,37 +97,27 @@ def last_line(output):
 
 
 def make_app():
-    """startapp into a scratch folder, then its files into the app folder.
+    """startapp, into the app folder that already holds the template's static/ folder.
 
-    The app folder already holds the template's static/ folder. On a re-bake it may hold
-    the app itself: then it is kept as it is, and Django is not needed.
+    On a re-bake the folder may hold the app itself: then it stays as it is, and Django
+    is not needed.
     """
     app_dir = PROJECT / APP_NAME
     if (app_dir / "apps.py").exists():
         print(f"Kept the existing app {APP_NAME}/ as it is (startapp not run).")
         return
     requirement, series = pinned_django()
-    with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
-        # A folder named after the app, since startapp checks the folder's name too.
-        made = Path(scratch) / APP_NAME
-        made.mkdir()
-        try:
-            import django
-        except ImportError:
-            django = None
-        try:
-            if django is not None and django.VERSION[:2] == series:
-                startapp(made)
-            else:
-                startapp_in_throwaway_venv(requirement, made)
-        except OSError as error:  # say where, when Django's writes do not
-            raise OSError(error.errno, error.strerror, error.filename or str(made)) from error
-        for source in sorted(made.rglob("*")):
-            target = app_dir / source.relative_to(made)
-            if source.is_dir():
-                target.mkdir(exist_ok=True)
-            elif not target.exists():
-                shutil.copyfile(source, target)
+    try:
+        import django
+    except ImportError:
+        django = None
+    try:
+        if django is not None and django.VERSION[:2] == series:
+            startapp(app_dir)
+        else:
+            startapp_in_throwaway_venv(requirement, app_dir)
+    except OSError as error:  # say where, when Django's writes do not
+        raise OSError(error.errno, error.strerror, error.filename or str(app_dir)) from error
 
 
 def secret_key():
