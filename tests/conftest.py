@@ -198,3 +198,8 @@ def image(default_project, project_python, tmp_path_factory):
     """The default bake, built by following its Dockerfile step by step."""
     return container.build(default_project, tmp_path_factory.mktemp("image") / "app",
                            project_env(project_python))
+
+
+# cookiecutter.json's `_extensions` live in the template folder (local_extensions.py):
+# cookiecutter puts it on sys.path while it renders, and so must a test that renders.
+sys.path.append(str(TEMPLATE))

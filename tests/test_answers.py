@@ -141,6 +141,14 @@ CATALOGUE = [
     ("leading digit", {"project_name": "3D Printer Shop"}, BAKES),
     ("leading digit", {"project_name": "1984"}, BAKES),
     ("leading digit", {"project_slug": "2fast"}, ("project_slug",)),
+    # A name whose slug the project already uses gets a suffix: djangoproject.
+    ("name of a taken slug", {"project_name": "Django"}, BAKES),
+    ("name of a taken slug", {"project_name": "Class"}, BAKES),
+    ("name of a taken slug", {"project_name": "Admin"}, BAKES),
+    ("name of a taken slug", {"project_name": "Email"}, BAKES),
+    ("name of a taken slug", {"project_name": "Templates"}, BAKES),
+    ("name of a taken slug", {"project_name": "Example App"}, BAKES),
+    ("name of a taken slug", {"project_name": "Typing Extensions"}, BAKES),
     ("several fields", {"project_slug": "my-site", "email": "nope", "domain_name": "http://x.com"},
      ("project_slug", "email", "domain_name")),
 ]

@@ -314,9 +314,9 @@ def test_startapp_refusal_without_django_is_reported_as_a_refusal(
     done = subprocess.run([cookiecutter_without_django.with_name("python"), hook], cwd=project,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
-    assert done.stderr.splitlines() == [
-        "ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. Please make "
-        "sure the name is a valid identifier."]
+    refusal = ("ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. "
+               "Please make sure the name is a valid identifier.")
+    assert done.stderr.splitlines() == [refusal]
 
 
 @pytest.mark.slow
