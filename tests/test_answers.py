@@ -358,3 +358,36 @@ def test_accepted_answer_migrates_on_postgresql_and_shows_on_the_home_page_as_ty
     assert page.first("title") == as_shown(answers["project_name"])
     assert page.first("h1") == as_shown(f"{answers['project_name']} is running")
     assert page.first("p") == as_shown(answers["description"])
+
+
+MESSAGES = [
+    # (answers, the one line the hook prints, after "ERROR: ")
+    ({"app_name": "admin"},
+     ("app_name: 'admin' is the label of django.contrib.admin, which settings.py installs;"
+      " Django needs app labels to be unique; for example: blog")),
+    ({"app_name": "sqlparse"},
+     ("app_name: 'sqlparse' is a module of sqlparse==0.6.1, which requirements.txt installs;"
+      " a package of that name would shadow it; for example: blog")),
+    ({"project_slug": "json"},
+     ("project_slug: 'json' collides with a module of the Python standard library of that"
+      " name; for example: mysite")),
+    ({"app_name": "env"},
+     "app_name: 'env' is a name the project's .gitignore keeps out of git; for example: blog"),
+    ({"domain_name": "bücher.example"},
+     ("domain_name: 'bücher.example' must be written in ASCII, as the xn-- form of an"
+      " international name (xn--bcher-kva.example); for example: example.com")),
+    ({"project_name": "x" * 10_000},
+     (f"project_name: {'x' * 40!r}... (10000 characters) must be at most 100 characters;"
+      " for example: Example Project")),
+    ({"python_version": "3.12\nRUN sh"},
+     ("python_version: '3.12\\nRUN sh' must be one of 3.13, 3.12, 3.11, 3.10;"
+      " for example: 3.13")),
+]
+
+
+@pytest.mark.parametrize(("answers", "line"), MESSAGES, ids=[line[:24] for _, line in MESSAGES])
+def test_refusal_names_what_the_answer_collides_with(answers, line, tmp_path, capfd,
+                                                      _cookiecutter_config_file):
+    with pytest.raises(FailedHookException):
+        bake_as_typed(answers, tmp_path / "out", _cookiecutter_config_file)
+    assert capfd.readouterr().err.splitlines() == [f"ERROR: {line}"]
