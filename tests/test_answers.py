@@ -2,8 +2,9 @@
 
 CATALOGUE is the specification: an answer, and either BAKES (the project passes `check`)
 or the field each broken rule names (one line each, nothing written, a non-zero exit).
-One accepted answer of each kind also migrates on PostgreSQL, with a model of its own,
-and shows the answer on its home page exactly as typed.
+One accepted answer of each kind, given a model with a long name, also passes its own
+tests (on SQLite), migrates on PostgreSQL, and shows the answer on its home page exactly
+as typed.
 
 Answers reach the templates as a person types them at cookiecutter's prompts: through a
 replay file. `--no-input` answers are rendered as Jinja first; typed ones are not.
@@ -290,8 +291,9 @@ ONE_OF_EACH_KIND = list({kind: row_id(kind, answers) for kind, answers in revers
 
 @pytest.fixture(scope="session")
 def on_postgres(accepted_projects, project_python, fresh_database, tmp_path_factory):
-    """One accepted bake of each kind, with a model added, migrated on a new PostgreSQL
-    database, its page read through the test client: {row id: (answers, probe result)}."""
+    """One accepted bake of each kind, with a model added: its own tests on SQLite, then
+    migrated on a new PostgreSQL database and its page read through the test client.
+    {row id: (answers, probe result)}."""
     def migrate_and_read(row):
         answers, baked = accepted_projects[row]
         project = tmp_path_factory.mktemp("postgres") / baked.name
@@ -303,6 +305,8 @@ def on_postgres(accepted_projects, project_python, fresh_database, tmp_path_fact
         try:
             run(project_python, "manage.py", "makemigrations", answers["app_name"],
                 cwd=project, env=env)
+            # The project's own tests, on SQLite: its migrations, the new one included.
+            run(project_python, "manage.py", "test", cwd=project)
             run(project_python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
             probe = run(project_python, "-c", PAGE_PROBE, answers["project_slug"],
                         answers["app_name"], MODEL, cwd=project, env=env)
@@ -347,7 +351,7 @@ def as_shown(text):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_OF_EACH_KIND)
-def test_accepted_answer_migrates_on_postgresql_and_shows_on_the_home_page_as_typed(
+def test_accepted_answer_passes_its_tests_migrates_on_postgresql_and_shows_as_typed(
         row, on_postgres):
     answers, result = on_postgres[row]
     assert "failed" not in result, result.get("failed")
