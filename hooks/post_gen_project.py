@@ -168,6 +168,9 @@ MIGRATE_ON_START=true
 
 # gunicorn worker processes in bin/web.
 # WEB_CONCURRENCY=2
+
+# How long bin/web waits for the database to answer before it gives up.
+# DATABASE_WAIT_SECONDS=30
 """
 
 

@@ -105,6 +105,7 @@ def project_python(tmp_path_factory):
 PROJECT_VARIABLES = {
     "SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
     "SECURE_HSTS_SECONDS", "WEB_CONCURRENCY", "MIGRATE_ON_START", "PORT",
+    "DATABASE_WAIT_SECONDS",
 }
 
 
@@ -198,6 +199,27 @@ def image(default_project, project_python, tmp_path_factory):
     """The default bake, built by following its Dockerfile step by step."""
     return container.build(default_project, tmp_path_factory.mktemp("image") / "app",
                            project_env(project_python))
+
+
+@pytest.fixture(scope="session")
+def namespaces():
+    """namespaces() -> a new network namespace (netns.Namespace), deleted after the session.
+
+    Every server that listens on fixed ports (bin/web: 4000, 4001, 3000) runs in one.
+    """
+    import netns
+
+    why = netns.missing()
+    require(why is None, f"network namespaces, which need {why}")
+    made = []
+
+    def make(prefix="tpl"):
+        made.append(netns.Namespace(prefix))
+        return made[-1]
+
+    yield make
+    for namespace in made:
+        namespace.delete()
 
 
 # cookiecutter.json's `_extensions` live in the template folder (local_extensions.py):
