@@ -3,9 +3,11 @@ the template folder on sys.path while it renders)."""
 
 import json
 import keyword
+import logging
 import sys
 from pathlib import Path
 
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.utils import simple_filter
 from slugify import slugify  # python-slugify, a dependency of cookiecutter
 
@@ -35,3 +37,19 @@ def package_name(project_name):
     if slug in TAKEN:
         slug = slug[:MAX_NAME - len(SUFFIX)] + SUFFIX
     return slug
+
+
+class HookAlreadySaidWhy(logging.Filter):
+    """cookiecutter (2.7) logs a failed hook with the traceback of its own hook runner.
+
+    Our hooks print one line a problem before they exit non-zero; the traceback would
+    bury them, so that record is dropped. cookiecutter still ends with its own one-line
+    "Hook script failed (exit status: 1)". Loaded with the filter above, into the
+    process that renders this template only.
+    """
+
+    def filter(self, record):
+        return not (record.exc_info and isinstance(record.exc_info[1], FailedHookException))
+
+
+logging.getLogger("cookiecutter.hooks").addFilter(HookAlreadySaidWhy())

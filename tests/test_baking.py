@@ -154,6 +154,16 @@ def test_empty_slug_is_refused_by_the_hook(tools, tmp_path):
     assert not any((tmp_path / "out").rglob("*"))
 
 
+def test_a_refusal_prints_the_hooks_lines_and_no_traceback(tools, tmp_path):
+    done = bake_with_cli(tools["cookiecutter"], tmp_path, "app_name=auth", "email=nope")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    assert [line.split(":")[1] for line in done.stderr.splitlines()] == [" app_name", " email"]
+    # Beside the hook's lines, only cookiecutter's own closing line.
+    assert done.stdout.splitlines() == ["Hook script failed (exit status: 1)"]
+    assert not any((tmp_path / "out").rglob("*"))
+
+
 def test_bad_answers_in_several_fields_give_one_line_each(bake, capfd):
     result = bake(project_slug="my-site", email="nope", domain_name="http://x.com")
     errors = error_lines(capfd)
