@@ -23,7 +23,6 @@ The output keeps its layout from run to run, so two runs can be compared line by
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import re
@@ -43,7 +42,8 @@ import container
 import netns
 import stack
 from bake import write_config
-from traffic import CLIENT, DOMAIN, sign_in
+from load import WRK_REPORT, wrk
+from traffic import CLIENT, sign_in
 
 TEMPLATE = HERE.parent
 POSTGRES_SOCKET_DIR = "/var/run/postgresql"
@@ -85,18 +85,6 @@ def route_bare_wsgi(django_application):
         return django_application(environ, start_response)
     return application
 '''
-
-# wrk's summary as one JSON line (https://github.com/wg/wrk/blob/master/SCRIPTING).
-WRK_REPORT = """\
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %d, "seconds": %f, "p50_us": %d, "p99_us": %d, "errors": %d}\\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50),
-    latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
-end
-"""
-
 
 def bake(scratch):
     output = scratch / "bake"
@@ -187,18 +175,6 @@ def pages(web):
     return found
 
 
-def wrk(namespace, path, headers, connections, seconds, script):
-    command = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s",
-               "-s", script, "-H", f"Host: {DOMAIN}"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    done = namespace.run([*command, f"http://127.0.0.1:{ROUTER_PORT}{path}"],
-                         capture_output=True, text=True, check=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["rate"] = result["requests"] / result["seconds"]
-    return result
-
-
 def measure(web, found, rounds, seconds, script):
     """Every page at every concurrency once per round, the order turning each round."""
     names = list(found)
@@ -209,7 +185,7 @@ def measure(web, found, rounds, seconds, script):
             for name in order:
                 path, headers = found[name]
                 runs[name, connections].append(
-                    wrk(web.namespace, path, headers, connections, seconds, script))
+                    wrk(web.namespace, ROUTER_PORT, path, headers, connections, seconds, script))
         print(f"  round {round_ + 1}/{rounds} done", file=sys.stderr)
     return {key: {
         "rate": statistics.median(r["rate"] for r in results),
