@@ -209,11 +209,13 @@ def verdict(met):
     return "met" if met else "NOT met"
 
 
-def report(args, image, results, cold_starts, pss_idle, pss_loaded):
+def report(args, image, results, cold_starts, pss_idle, pss_loaded, load_before):
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"# benchmarks/serve.py --rounds {args.rounds} --duration {args.duration}")
     print(f"# {when}, {os.cpu_count()} CPUs ({platform.machine()}), "
           f"{versions(image.python)}, WEB_CONCURRENCY=2")
+    # Other work on the machine shows in every figure: compare runs made at like loads.
+    print(f"# load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
     print(f"{'page':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     names = dict.fromkeys(name for name, _ in results)
     for name in names:
@@ -270,6 +272,7 @@ def main():
     if problem:
         sys.exit(f"ERROR: this benchmark needs {problem}")
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as scratch, Database() as database:
         scratch = Path(scratch)
         script = scratch / "report.lua"
@@ -299,7 +302,7 @@ def main():
                 web.stop()
         finally:
             namespace.delete()
-        met = report(args, image, results, cold_starts, pss_idle, pss_loaded)
+        met = report(args, image, results, cold_starts, pss_idle, pss_loaded, load_before)
     return 1 if args.check and not met else 0
 
 
