@@ -46,7 +46,6 @@ from load import WRK_REPORT, wrk
 from traffic import CLIENT, sign_in
 
 TEMPLATE = HERE.parent
-POSTGRES_SOCKET_DIR = "/var/run/postgresql"
 CONCURRENCIES = (1, 16, 64)
 ROUTER_PORT = 3000
 COLD_STARTS = 5
@@ -134,13 +133,13 @@ class Database:
     def psql(self, sql):
         import psycopg
 
-        with psycopg.connect(host=POSTGRES_SOCKET_DIR, user="postgres", dbname="postgres",
+        with psycopg.connect(host=stack.POSTGRES_SOCKET_DIR, user="postgres", dbname="postgres",
                              autocommit=True) as connection:
             connection.execute(sql)
 
     @property
     def url(self):
-        return f"postgres://postgres@{POSTGRES_SOCKET_DIR.replace('/', '%2F')}/{self.name}"
+        return stack.socket_url(self.name)
 
 
 def pss_mib(pid):
@@ -253,8 +252,8 @@ def missing():
     for tool, package in (("wrk", "wrk"), ("nginx", "nginx"), ("ip", "iproute2")):
         if not shutil.which(tool, path=f"/usr/sbin{os.pathsep}{os.environ['PATH']}"):
             return f"{tool} (apt-get install {package})"
-    if not Path(POSTGRES_SOCKET_DIR, ".s.PGSQL.5432").exists():
-        return f"PostgreSQL listening in {POSTGRES_SOCKET_DIR}"
+    if not Path(stack.POSTGRES_SOCKET_DIR, ".s.PGSQL.5432").exists():
+        return f"PostgreSQL listening in {stack.POSTGRES_SOCKET_DIR}"
     return None
 
 
