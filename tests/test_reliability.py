@@ -1,8 +1,9 @@
 """The container under load: fast answers, and no more failures than a fault must cost.
 
 Each test starts its own bin/web (tests/stack.py) in a network namespace of its own,
-with the database behind a proxy the test can break (tests/db_proxy.py); every request
-goes over loopback inside that namespace, to the router's port.
+with the database behind a proxy the test can break (tests/db_proxy.py), or for the
+load test on PostgreSQL's own socket; every request goes over loopback inside that
+namespace, to the router's port.
 """
 
 import os
@@ -88,6 +89,7 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
     def run(name, path, headers):
         results[name] = wrk(web.namespace, PORT, path, headers, 32, 15, str(script))
 
+    # 64 clients in all, 32 on each page, for the same 15 s.
     runs = [threading.Thread(target=run, args=args) for args in
             (("home", "/", {}), ("database read", "/admin/login/", cookie))]
     for thread in runs:
