@@ -4,6 +4,7 @@ bin/web gives the address: a Unix socket that only nginx, in the same container,
 https://gunicorn.org/reference/settings/
 """
 
+import gc
 import os
 
 # Two processes suit a container with one or two CPUs; raise WEB_CONCURRENCY with them.
@@ -12,6 +13,21 @@ workers = int(os.environ.get('WEB_CONCURRENCY', '2'))
 # Load the app before forking: an app that cannot start stops bin/web at once, the
 # socket appears only once the app is ready, and the workers share its memory.
 preload_app = True
+
+# The documented recipe for forked workers that keep sharing the master's memory
+# (https://docs.python.org/3/library/gc.html#gc.freeze): no collections while the app
+# loads (this file is read before it), then everything the app made is frozen before
+# each fork, so no collection ever writes to those objects' headers and copies the
+# pages they sit on into a worker. Measured on Python 3.13 with two workers: 119 MiB
+# PSS after load without it, 94 MiB with it (benchmarks/serve.py in the template's
+# repository); and loading the app takes 0.295 s of CPU instead of 0.323 s.
+gc.disable()
+
+
+def pre_fork(server, worker):
+    gc.freeze()
+    gc.enable()  # objects made from here on are collected as usual, in every process
+
 
 # Under nginx's proxy_read_timeout (35 s), so a slow request ends here.
 timeout = 30

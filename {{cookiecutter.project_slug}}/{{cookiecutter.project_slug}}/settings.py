@@ -117,6 +117,13 @@ DATABASES = {
     ),
 }
 
+# A PostgreSQL server that stops answering costs a request 2 s (the shortest
+# connect_timeout libpq and psycopg allow) instead of holding a worker until gunicorn's
+# 30 s timeout, so other pages and /health/ keep answering. DATABASE_URL may set its own
+# (`?connect_timeout=5`).
+if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
+    DATABASES['default'].setdefault('OPTIONS', {}).setdefault('connect_timeout', 2)
+
 
 # Password validation
 # https://docs.djangoproject.com/en/5.2/ref/settings/#auth-password-validators
