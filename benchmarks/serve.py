@@ -43,7 +43,7 @@ import netns
 import stack
 from bake import write_config
 from load import WRK_REPORT, wrk
-from traffic import CLIENT, sign_in
+from traffic import CLIENT, ROUTER_HEADERS, sign_in
 
 TEMPLATE = HERE.parent
 CONCURRENCIES = (1, 16, 64)
@@ -155,17 +155,17 @@ def pss_mib(pid):
 
 
 def pages(web):
-    home = web.fetch(ROUTER_PORT, "/").body
+    home = web.fetch(ROUTER_PORT, "/", headers=ROUTER_HEADERS).body
     stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', home).group(1)
     signed_in = sign_in(4001, proxy_client=CLIENT, namespace=web.namespace)
     session = re.search(r"sessionid=[^;]+", " ".join(signed_in.headers.get_all("Set-Cookie")))
     found = {
-        "home": ("/", {}),
-        "health": ("/health/", {}),
-        "static": (stylesheet, {}),
-        "admin": ("/admin/", {"Cookie": session.group(0)}),
-        "django-view": ("/benchmark/django/", {}),
-        "bare-wsgi": ("/benchmark/wsgi/", {}),
+        "home": ("/", ROUTER_HEADERS),
+        "health": ("/health/", ROUTER_HEADERS),
+        "static": (stylesheet, ROUTER_HEADERS),
+        "admin": ("/admin/", {**ROUTER_HEADERS, "Cookie": session.group(0)}),
+        "django-view": ("/benchmark/django/", ROUTER_HEADERS),
+        "bare-wsgi": ("/benchmark/wsgi/", ROUTER_HEADERS),
     }
     for name, (path, headers) in found.items():
         response = web.fetch(ROUTER_PORT, path, headers=headers)

@@ -27,12 +27,11 @@ import psycopg
 import pytest
 from conftest import POSTGRES, project_env, require
 from podman import database_url, steps_from_cache
-from traffic import BALANCER, CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
+from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 3000  # convox.yml's port: the rack sets PORT from it
-ROUTER_HEADERS = {"X-Forwarded-Proto": "https"}  # what the rack's router adds
 GRACE = 45  # convox.yml's termination grace
 BROWSER = Path(__file__).with_name("browser.py")
 

@@ -17,7 +17,7 @@ import stack
 from conftest import require
 from db_proxy import DatabaseProxy
 from load import WRK_REPORT, Load, wrk
-from traffic import CLIENT, sign_in
+from traffic import CLIENT, ROUTER_HEADERS, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def session_cookie(web):
     assert response.status == 302, response.body
     cookie = next(c for c in response.headers.get_all("Set-Cookie")
                   if c.startswith("sessionid="))
-    return {"Cookie": cookie.split(";", 1)[0]}
+    return {**ROUTER_HEADERS, "Cookie": cookie.split(";", 1)[0]}
 
 
 def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_path):
@@ -91,7 +91,7 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
 
     # 64 clients in all, 32 on each page, for the same 15 s.
     runs = [threading.Thread(target=run, args=args) for args in
-            (("home", "/", {}), ("database read", "/admin/login/", cookie))]
+            (("home", "/", ROUTER_HEADERS), ("database read", "/admin/login/", cookie))]
     for thread in runs:
         thread.start()
     for thread in runs:
@@ -104,7 +104,7 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
 
 
 def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(web):
-    with Load(web.namespace, PORT, [("/", {})], clients=8) as load:
+    with Load(web.namespace, PORT, [("/", ROUTER_HEADERS)], clients=8) as load:
         time.sleep(1)
         old = web.gunicorn_workers()
         assert len(old) == 2, old
@@ -119,7 +119,7 @@ def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(
         # With the other old worker stopped, only the new one can answer.
         os.kill(other, signal.SIGSTOP)
         try:
-            answer = web.fetch(PORT, "/", timeout=max(0.1, 2 - (time.monotonic() - killed)))
+            answer = web.fetch(PORT, "/", headers=ROUTER_HEADERS, timeout=max(0.1, 2 - (time.monotonic() - killed)))
             answered = time.monotonic() - killed
         finally:
             os.kill(other, signal.SIGCONT)
@@ -136,8 +136,8 @@ def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(
 def test_the_database_going_away_costs_requests_only_while_it_is_away(web, fault):
     cookie = session_cookie(web)
     # A balancer gives up on a health check after a few seconds; pages get as long.
-    health = Load(web.namespace, PORT, [("/health/", {})], clients=1, timeout=3)
-    pages = Load(web.namespace, PORT, [("/admin/", cookie), ("/", {})], clients=2, timeout=3)
+    health = Load(web.namespace, PORT, [("/health/", ROUTER_HEADERS)], clients=1, timeout=3)
+    pages = Load(web.namespace, PORT, [("/admin/", cookie), ("/", ROUTER_HEADERS)], clients=2, timeout=3)
     with health, pages:
         time.sleep(1)
         away = time.monotonic()
@@ -163,7 +163,7 @@ def test_the_database_going_away_costs_requests_only_while_it_is_away(web, fault
 def test_sigterm_under_load_finishes_what_was_accepted_and_refuses_new_connections(web):
     cookie = session_cookie(web)
     web.proxy.slow(0.1)  # each database packet waits: the admin index takes a second
-    load = Load(web.namespace, PORT, [("/admin/", cookie), ("/", {})], clients=3)
+    load = Load(web.namespace, PORT, [("/admin/", cookie), ("/", ROUTER_HEADERS)], clients=3)
     with load:
         time.sleep(2)
         signalled = time.monotonic()

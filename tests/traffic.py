@@ -19,6 +19,8 @@ CLIENT = "203.0.113.9"  # the address the balancer's PROXY header names
 # A private address the tests connect from, as a rack's balancer or router does: nginx
 # believes the client address it passes on only from private addresses.
 BALANCER = "10.0.7.20"
+# What the rack's router adds to each request it sends to the router port: it ended TLS.
+ROUTER_HEADERS = {"X-Forwarded-Proto": "https"}
 SUPERUSER = ("admin", "correct-horse-battery-staple")
 
 
