@@ -6,13 +6,12 @@ it and exits 1; cookiecutter then deletes the half-made project.
 
 import re
 import secrets
+import shlex
 import string
 import sys
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
-DOMAIN_NAME = {{ cookiecutter.domain_name | tojson }}
-PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 
 PROJECT = Path.cwd()
 
@@ -104,30 +103,31 @@ def write_env_file():
 
 
 def env_file_text(key):
-    return f"""\
-# Local settings, read by manage.py (python-dotenv), `convox start` and `docker compose`.
-# Never commit this file (.gitignore and .dockerignore keep it out): on a rack, set
-# these with `convox env set` instead.
+    """.env.example, the committed list of every variable, with the key filled in."""
+    example = (PROJECT / ".env.example").read_text()
+    line = f"SECRET_KEY={key}"
+    return re.sub(r"^SECRET_KEY=.*$", lambda _: line, example, count=1, flags=re.MULTILINE)
 
-SECRET_KEY={key}
 
-# Local runs: debug pages, and bin/web applies migrations as it starts.
-DEBUG=true
-MIGRATE_ON_START=true
+def readme_block(heading):
+    """The first fenced block after a heading of the project's README.md, line by line."""
+    readme = (PROJECT / "README.md").read_text()
+    section = readme.split(f"\n{heading}\n", 1)[1]
+    return section.split("```bash\n", 1)[1].split("\n```", 1)[0].splitlines()
 
-# Unset: a SQLite file, db.sqlite3. For PostgreSQL on this machine, for example:
-# DATABASE_URL=postgres://postgres@127.0.0.1:5432/{PROJECT_SLUG}
 
-# Host names Django serves, and the HTTPS origins forms may be posted from.
-# ALLOWED_HOSTS={DOMAIN_NAME},localhost,127.0.0.1,[::1]
-# CSRF_TRUSTED_ORIGINS=https://{DOMAIN_NAME},https://localhost,https://127.0.0.1,https://[::1]
-
-# How long browsers must use HTTPS only (ignored while DEBUG is on).
-# SECURE_HSTS_SECONDS=31536000
-
-# gunicorn worker processes in bin/web.
-# WEB_CONCURRENCY=2
-"""
+def print_next_steps():
+    """Where the project is and how to start it: the README's own local run."""
+    lines = [
+        f"Your project is ready in {PROJECT}",
+        "",
+        "Run it on this machine (README.md, \"Run it on your machine\"):",
+        f"    cd {shlex.quote(str(PROJECT))}",
+        *(f"    {command}" for command in readme_block("## Run it on your machine")),
+        "",
+        "Then open http://127.0.0.1:8000/. Deploying to Convox: README.md, \"Deploy\".",
+    ]
+    print("\n".join(lines))
 
 
 def main():
@@ -137,6 +137,7 @@ def main():
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
     write_env_file()
+    print_next_steps()
     return 0
 
 

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     'django.contrib.sessions',
     'django.contrib.messages',
     'django.contrib.staticfiles',
+    # The project's user model (accounts/models.py): AUTH_USER_MODEL below.
+    '{{ cookiecutter.project_slug }}.accounts',
     '{{ cookiecutter.app_name }}',
 ]
 
@@ -87,7 +89,7 @@ ROOT_URLCONF = '{{ cookiecutter.project_slug }}.urls'
 TEMPLATES = [
     {
         'BACKEND': 'django.template.backends.django.DjangoTemplates',
-        # Project-wide templates (the home page) beside manage.py.
+        # Project-wide templates (the home page, 404 and 500 pages) beside manage.py.
         'DIRS': [BASE_DIR / 'templates'],
         'APP_DIRS': True,
         'OPTIONS': {
@@ -116,6 +118,13 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+
+
+# Custom user model
+# https://docs.djangoproject.com/en/5.2/topics/auth/customizing/#substituting-a-custom-user-model
+# Set before the first migrate, as Django recommends: it cannot easily change afterwards.
+
+AUTH_USER_MODEL = 'accounts.User'
 
 
 # Password validation
