@@ -44,7 +44,8 @@ class PagesTests(TestCase):
 
 
     def test_unknown_address_gets_the_site_own_404_page(self):
-        response = self.client.get('/no-such-page/', secure=True)
+        with self.assertLogs('django.request', 'WARNING'):
+            response = self.client.get('/no-such-page/', secure=True)
         self.assertContains(response, 'Page not found', status_code=404)
         self.assertContains(response, STYLESHEET, status_code=404)
 
