@@ -3,7 +3,7 @@ Django settings for {{ cookiecutter.project_slug }} project.
 
 Laid out like the settings 'django-admin startproject' writes (Django 5.2); what differs
 between a laptop and Convox is read from the environment, and each change says why.
-The .env file made at bake time lists every variable read here, with its default.
+.env.example lists every variable read here, with its default; .env is its local copy.
 
 For more information on this file, see
 https://docs.djangoproject.com/en/5.2/topics/settings/
