@@ -1,4 +1,4 @@
-"""Finish the bake: let Django's own startapp make the app, then write .env.
+"""Finish the bake: let Django's own startapp make the app, write .env, say what is next.
 
 Runs inside the new project directory. Any failure prints one line saying how to fix
 it and exits 1; cookiecutter then deletes the half-made project.

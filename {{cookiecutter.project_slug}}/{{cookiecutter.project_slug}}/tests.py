@@ -1,4 +1,4 @@
-"""Tests of what the template adds: run them with `python manage.py test`."""
+"""Tests of what the template adds: run them with `pytest` or `python manage.py test`."""
 
 import os
 import runpy
