@@ -22,6 +22,7 @@ class DatabaseProxy:
     def __init__(self, upstream=None, socket_dir=None):
         self.mode = "forward"
         self.delay = 0.0
+        self.accepted = 0  # connections clients opened, answered or not
         self.socket_dir = socket_dir
         if socket_dir is None:
             self.upstream = upstream or ("127.0.0.1", 5432)
@@ -79,6 +80,7 @@ class DatabaseProxy:
                 return
             with self._lock:
                 self._open.append(client)
+                self.accepted += 1
             if self.mode == "blackhole":
                 continue
             try:

@@ -44,6 +44,11 @@ def python_reads(source):
     def literal(node):
         return node.value if isinstance(node, ast.Constant) else None
 
+    # `os.environ.get('NAME') or default`: an empty value counts as unset.
+    or_defaults = {
+        id(node.values[0]): literal(node.values[1]) for node in ast.walk(tree)
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
             found[literal(node.slice)] = None
@@ -53,8 +58,8 @@ def python_reads(source):
         if callee == "dj_database_url.config" and not any(k.arg == "env" for k in node.keywords):
             found["DATABASE_URL"] = None
         if callee in {"os.environ.get", "os.getenv"} | helpers and node.args:
-            default = literal(node.args[1]) if len(node.args) > 1 else None
-            found[literal(node.args[0])] = default
+            default = literal(node.args[1]) if len(node.args) > 1 else or_defaults.get(id(node))
+            found[literal(node.args[0])] = None if default is None else str(default)
     return {name: default for name, default in found.items()
             if isinstance(name, str) and VARIABLE.fullmatch(name)}
 
@@ -106,10 +111,11 @@ def test_the_variable_finder_sees_every_kind_of_read():
         "def env_list(name, default):\n    return os.environ.get(name, default).split(',')\n"
         "A = os.environ.get('ONE', 'x')\nB = os.environ['TWO']\nC = os.getenv('THREE')\n"
         "D = env_list('FOUR', 'a,b')\nE = dj_database_url.config(default='sqlite://')\n"
+        "F = float(os.environ.get('FIVE') or 30)\n"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'x.settings')\n"
     )
     assert python_reads(python) == {"ONE": "x", "TWO": None, "THREE": None, "FOUR": "a,b",
-                                    "DATABASE_URL": None}
+                                    "FIVE": "30", "DATABASE_URL": None}
     shell = 'port=${PORT:-3000}\nrun=${TMPDIR:-/tmp}\nif [ "$FLAG" ]; then :; fi\nOWN=1\necho $OWN\n'
     assert shell_reads(shell) == {"PORT": "3000", "FLAG": None}
 

@@ -27,8 +27,8 @@ load_dotenv(BASE_DIR / '.env')
 
 
 def env_list(name, default):
-    """A comma-separated environment variable as a list."""
-    return [item.strip() for item in os.environ.get(name, default).split(',') if item.strip()]
+    """A comma-separated environment variable as a list; empty counts as unset."""
+    return [item.strip() for item in (os.environ.get(name) or default).split(',') if item.strip()]
 
 
 # Deployment checklist
@@ -73,8 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so balancer probes get an answer whatever their Host header or scheme.
-    '{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware',
+    # The client's address, as nginx passes it on, in REMOTE_ADDR.
+    '{{ cookiecutter.project_slug }}.proxy.ClientAddressMiddleware',
     'django.middleware.security.SecurityMiddleware',
     'django.contrib.sessions.middleware.SessionMiddleware',
     'django.middleware.common.CommonMiddleware',
@@ -180,8 +180,10 @@ STORAGES = {
 
 # HTTPS
 # https://docs.djangoproject.com/en/5.2/topics/security/#ssl-https
-# TLS ends at the Convox balancer. nginx in the container sets X-Forwarded-Proto on
-# every request, replacing whatever the client sent, so Django may trust it.
+# TLS ends at the Convox balancer or router. nginx in the container sets
+# X-Forwarded-Proto on every request, replacing whatever the client sent, so Django may
+# trust it: https on 4001, http on 4000, and on the router port what the router says
+# (http when nothing sits in front, as with `docker compose run -p 8000:3000 web`).
 
 SECURE_PROXY_SSL_HEADER = ('HTTP_X_FORWARDED_PROTO', 'https')
 
@@ -194,7 +196,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 # HSTS tells browsers to use only HTTPS for this domain and all its subdomains for
 # SECURE_HSTS_SECONDS, and allows submitting it to the browsers' preload list. Neither is
 # quickly undone: while trying out a new domain, set SECURE_HSTS_SECONDS=3600.
-SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS', '31536000'))
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS') or '31536000')
 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 

@@ -4,8 +4,8 @@ URL configuration for {{ cookiecutter.project_slug }} project.
 The `urlpatterns` list routes URLs to views. For more information please see:
     https://docs.djangoproject.com/en/5.2/topics/http/urls/
 
-/health/ is not here: HealthCheckMiddleware (health.py) answers it before any URL
-routing, host check or HTTPS redirect. Errors use templates/404.html and 500.html.
+/health/ is not here: nginx answers it in the container (conf/nginx.conf, health.py).
+Errors use templates/404.html and 500.html.
 """
 from django.contrib import admin
 from django.shortcuts import redirect
