@@ -141,7 +141,7 @@ def test_readme_names_every_secret_the_workflow_reads(project):
     readme = (project / "README.md").read_text()
     assert secrets == {"CONVOX_DEPLOY_KEY", "CONVOX_RACK"}
     for secret in secrets:
-        assert re.search(rf"^\| `{secret}` \| .+ \|$", readme, re.MULTILINE), secret
+        assert re.search(rf"^- `{secret}`: .+$", readme, re.MULTILINE), secret
 
 
 def test_dependabot_keeps_pip_packages_and_actions_current(project):

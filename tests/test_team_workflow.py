@@ -1,7 +1,6 @@
 """A team's first day: the bake says what to do next, a clone has what it needs to start
 (.env.example), and a teammate following the README reaches the site and the admin."""
 
-import ast
 import os
 import pty
 import re
@@ -14,80 +13,8 @@ import time
 
 import pytest
 import traffic
-from conftest import (
-    PROJECT_VARIABLES,
-    TEMPLATE,
-    checkout,
-    project_env,
-    readme_block,
-)
-
-# Set by the operating system, not by the project's configuration.
-SYSTEM_VARIABLES = {"HOME", "PATH", "PWD", "TMPDIR", "USER"}
-VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*")
-
-
-def python_reads(source):
-    """{name: default or None} for the environment variables a Python file reads.
-
-    Calls to os.environ.get / os.getenv, os.environ[...], a helper of the same module that
-    reads os.environ with its first argument (settings' env_list), and dj_database_url's
-    config(), which reads DATABASE_URL unless told another name.
-    """
-    tree = ast.parse(source)
-    helpers = {
-        node.name for node in tree.body
-        if isinstance(node, ast.FunctionDef) and "os.environ" in ast.unparse(node)
-    }
-    found = {}
-
-    def literal(node):
-        return node.value if isinstance(node, ast.Constant) else None
-
-    # `os.environ.get('NAME') or default`: an empty value counts as unset.
-    or_defaults = {
-        id(node.values[0]): literal(node.values[1]) for node in ast.walk(tree)
-        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-            found[literal(node.slice)] = None
-        if not isinstance(node, ast.Call):
-            continue
-        callee = ast.unparse(node.func)
-        if callee == "dj_database_url.config" and not any(k.arg == "env" for k in node.keywords):
-            found["DATABASE_URL"] = None
-        if callee in {"os.environ.get", "os.getenv"} | helpers and node.args:
-            default = literal(node.args[1]) if len(node.args) > 1 else or_defaults.get(id(node))
-            found[literal(node.args[0])] = None if default is None else str(default)
-    return {name: default for name, default in found.items()
-            if isinstance(name, str) and VARIABLE.fullmatch(name)}
-
-
-def shell_reads(source):
-    """{name: default or None} for the upper-case variables a shell script expands."""
-    assigned = set(re.findall(r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=", source, re.MULTILINE))
-    found = {}
-    for name, default in re.findall(r"\$\{([A-Z][A-Z0-9_]*)(?::?-([^}]*))?\}", source):
-        found[name] = default or found.get(name)
-    for name in re.findall(r"\$([A-Z][A-Z0-9_]*)", source):
-        found.setdefault(name, None)
-    return {name: default for name, default in found.items()
-            if name not in assigned | SYSTEM_VARIABLES}
-
-
-def variables_read(project):
-    """Every variable the project's code reads (tests aside), with its literal default."""
-    found = {}
-    for path in sorted(project.rglob("*.py")):
-        if path.name == "tests.py" or "migrations" in path.parts or ".venv" in path.parts:
-            continue
-        found |= python_reads(path.read_text())
-    for path in sorted((project / "bin").iterdir()):
-        found |= shell_reads(path.read_text())
-    # manage.py, wsgi.py and asgi.py point Django at the settings; nobody sets it by hand.
-    found.pop("DJANGO_SETTINGS_MODULE", None)
-    return found
+from conftest import TEMPLATE, checkout, project_env, readme_block
+from test_convox_manifests import SET_BY_THE_SYSTEM, variables_read
 
 
 def env_example_entries(text):
@@ -105,26 +32,11 @@ def env_example_entries(text):
     return entries
 
 
-def test_the_variable_finder_sees_every_kind_of_read():
-    python = (
-        "import os\nimport dj_database_url\n"
-        "def env_list(name, default):\n    return os.environ.get(name, default).split(',')\n"
-        "A = os.environ.get('ONE', 'x')\nB = os.environ['TWO']\nC = os.getenv('THREE')\n"
-        "D = env_list('FOUR', 'a,b')\nE = dj_database_url.config(default='sqlite://')\n"
-        "F = float(os.environ.get('FIVE') or 30)\n"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'x.settings')\n"
-    )
-    assert python_reads(python) == {"ONE": "x", "TWO": None, "THREE": None, "FOUR": "a,b",
-                                    "FIVE": "30", "DATABASE_URL": None}
-    shell = 'port=${PORT:-3000}\nrun=${TMPDIR:-/tmp}\nif [ "$FLAG" ]; then :; fi\nOWN=1\necho $OWN\n'
-    assert shell_reads(shell) == {"PORT": "3000", "FLAG": None}
-
-
 def test_env_example_lists_every_variable_the_project_reads_and_no_other(project):
     entries = env_example_entries((project / ".env.example").read_text())
-    read = variables_read(project)
-    assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "PORT"} <= set(read)
-    assert set(entries) == set(read)
+    read = set(variables_read(project)) - SET_BY_THE_SYSTEM
+    assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "PORT"} <= read
+    assert set(entries) == read
 
 
 def test_env_example_gives_each_variable_a_reason_and_its_default(project):
@@ -132,7 +44,7 @@ def test_env_example_gives_each_variable_a_reason_and_its_default(project):
     defaults = variables_read(project)
     for name, (reason, value, commented_out) in entries.items():
         assert len(reason.split()) >= 4, f"{name} needs a one-line reason above it"
-        if commented_out and defaults[name] is not None:
+        if commented_out and isinstance(defaults[name], str):
             assert value == defaults[name], f"{name}: the commented-out value is the default"
         if not commented_out and name != "SECRET_KEY":
             assert "default" in reason, f"{name} is set for local runs: say what its default is"
@@ -362,8 +274,3 @@ def test_bin_web_runs_from_the_clone_as_the_readme_says(teammate, namespaces, ng
     output = server.stdout.read().decode(errors="replace")
     assert server.returncode == 0, output
     assert (clone / "staticfiles" / "exampleapp" / "favicon.ico").is_file()
-
-
-def test_project_variables_the_tests_clear_include_every_variable_read(default_project):
-    """conftest's PROJECT_VARIABLES keeps the tests' own environment out of each bake."""
-    assert set(variables_read(default_project)) <= PROJECT_VARIABLES
