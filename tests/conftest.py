@@ -291,3 +291,8 @@ def namespaces():
     yield make
     for namespace in made:
         namespace.delete()
+
+
+# cookiecutter.json's `_extensions` live in the template folder (local_extensions.py):
+# cookiecutter puts it on sys.path while it renders, and so must a test that renders.
+sys.path.append(str(TEMPLATE))

@@ -23,12 +23,11 @@ from pathlib import Path
 import pytest
 from conftest import project_env, run
 from db_proxy import DatabaseProxy
-from traffic import CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
+from traffic import BALANCER, CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 8080  # what PORT says; the rack sets it from convox.yml's port
-BALANCER = "10.0.7.20"  # a private address: where the balancer or router connects from
 
 
 def descendants(pid):

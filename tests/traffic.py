@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 DOMAIN = "example.com"
 CLIENT = "203.0.113.9"  # the address the balancer's PROXY header names
+# A private address the tests connect from, as a rack's balancer or router does: nginx
+# believes the client address it passes on only from private addresses.
+BALANCER = "10.0.7.20"
 SUPERUSER = ("admin", "correct-horse-battery-staple")
 
 
