@@ -1,4 +1,4 @@
-"""Finish the bake: let Django's own startapp make the app, then write .env.
+"""Finish the bake: let Django's own startapp make the app, write .env, say what is next.
 
 Runs inside the new project directory. Any failure prints one line naming its cause and
 exits 1; cookiecutter then deletes the half-made project. A re-bake over an existing
@@ -8,13 +8,12 @@ project (--overwrite-if-exists) keeps the app and the .env it finds.
 import os
 import re
 import secrets
+import shlex
 import string
 import sys
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
-DOMAIN_NAME = {{ cookiecutter.domain_name | tojson }}
-PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 
 PROJECT = Path.cwd()
 
@@ -145,33 +144,31 @@ def write_env_file():
 
 
 def env_file_text(key):
-    return f"""\
-# Local settings, read by manage.py (python-dotenv), `convox start` and `docker compose`.
-# Never commit this file (.gitignore and .dockerignore keep it out): on a rack, set
-# these with `convox env set` instead.
+    """.env.example, the committed list of every variable, with the key filled in."""
+    example = (PROJECT / ".env.example").read_text()
+    line = f"SECRET_KEY={key}"
+    return re.sub(r"^SECRET_KEY=.*$", lambda _: line, example, count=1, flags=re.MULTILINE)
 
-SECRET_KEY={key}
 
-# Local runs: debug pages, and bin/web applies migrations as it starts.
-DEBUG=true
-MIGRATE_ON_START=true
+def readme_block(heading):
+    """The first fenced block after a heading of the project's README.md, line by line."""
+    readme = (PROJECT / "README.md").read_text()
+    section = readme.split(f"\n{heading}\n", 1)[1]
+    return section.split("```bash\n", 1)[1].split("\n```", 1)[0].splitlines()
 
-# Unset: a SQLite file, db.sqlite3. For PostgreSQL on this machine, for example:
-# DATABASE_URL=postgres://postgres@127.0.0.1:5432/{PROJECT_SLUG}
 
-# Host names Django serves, and the HTTPS origins forms may be posted from.
-# ALLOWED_HOSTS={DOMAIN_NAME},localhost,127.0.0.1,[::1]
-# CSRF_TRUSTED_ORIGINS=https://{DOMAIN_NAME},https://localhost,https://127.0.0.1,https://[::1]
-
-# How long browsers must use HTTPS only (ignored while DEBUG is on).
-# SECURE_HSTS_SECONDS=31536000
-
-# gunicorn worker processes in bin/web.
-# WEB_CONCURRENCY=2
-
-# How long bin/web waits for the database to answer before it gives up.
-# DATABASE_WAIT_SECONDS=30
-"""
+def print_next_steps():
+    """Where the project is and how to start it: the README's own local run."""
+    lines = [
+        f"Your project is ready in {PROJECT}",
+        "",
+        "Run it on this machine (README.md, \"Run it on your machine\"):",
+        f"    cd {shlex.quote(str(PROJECT))}",
+        *(f"    {command}" for command in readme_block("## Run it on your machine")),
+        "",
+        "Then open http://127.0.0.1:8000/. Deploying to Convox: README.md, \"Deploy\".",
+    ]
+    print("\n".join(lines))
 
 
 def run(steps):
@@ -192,7 +189,8 @@ def run(steps):
 def main(args):
     if args[:1] == ["--startapp"]:  # in startapp_in_throwaway_venv's virtualenv
         return run([("make the app", lambda: startapp(Path(args[1])))])
-    return run([("make the app", make_app), ("write .env", write_env_file)])
+    return run([("make the app", make_app), ("write .env", write_env_file),
+                ("print the next steps", print_next_steps)])
 
 
 if __name__ == "__main__":

@@ -101,6 +101,52 @@ def project_python(tmp_path_factory):
     return make_venv(tmp_path_factory.mktemp("project-venv"), "-r", str(requirements))
 
 
+@pytest.fixture(scope="session")
+def dev_python(tmp_path_factory):
+    """One virtualenv with requirements-dev.txt (the runtime plus pytest, ruff, pre-commit)."""
+    requirements = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-dev.txt"
+    return make_venv(tmp_path_factory.mktemp("dev-venv"), "-r", str(requirements))
+
+
+def git(*args, cwd):
+    """Run git with a fixed identity and no user or system configuration."""
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "Template Tests", "GIT_AUTHOR_EMAIL": "tests@example.com",
+           "GIT_COMMITTER_NAME": "Template Tests", "GIT_COMMITTER_EMAIL": "tests@example.com"}
+    done = subprocess.run(["git", *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, f"git {' '.join(map(str, args))}: {done.stderr}"
+    return done.stdout
+
+
+def commit_all(folder, message):
+    """Make folder a git repository if it is not one, and commit everything not ignored."""
+    if not (Path(folder) / ".git").exists():
+        git("init", "--quiet", "--initial-branch=main", cwd=folder)
+    git("add", "--all", cwd=folder)
+    git("commit", "--quiet", "--allow-empty", "-m", message, cwd=folder)
+    return git("rev-parse", "HEAD", cwd=folder).strip()
+
+
+def checkout(project, workdir):
+    """What a git clone of the committed project holds: tracked files only, no .env.
+
+    The project is copied first, so the shared bake never becomes a repository.
+    """
+    origin = workdir / "origin"
+    shutil.copytree(project, origin, ignore=shutil.ignore_patterns(".git"))
+    commit_all(origin, "The baked project")
+    clone = workdir / project.name
+    git("clone", "--quiet", origin, clone, cwd=workdir)
+    return clone
+
+
+def readme_block(readme, heading):
+    """The lines of the first ```bash block after `heading` (a whole line) in a README."""
+    section = readme.split(f"\n{heading}\n", 1)[1]
+    return section.split("```bash\n", 1)[1].split("\n```", 1)[0].splitlines()
+
+
 # What the generated project reads: the tests set these themselves, never inherit them.
 PROJECT_VARIABLES = {
     "SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
@@ -144,7 +190,7 @@ def tools():
     """Paths to the linters installed with the test dependencies."""
     bin_dir = Path(sys.executable).parent
     found = {name: shutil.which(name, path=str(bin_dir)) or shutil.which(name)
-             for name in ("ruff", "hadolint", "check-jsonschema", "cookiecutter")}
+             for name in ("ruff", "hadolint", "check-jsonschema", "cookiecutter", "cruft")}
     missing = [name for name, path in found.items() if not path]
     assert not missing, f"install the test dependencies (pip install --group test): {missing}"
     return found

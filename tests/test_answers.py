@@ -262,9 +262,11 @@ def test_accepted_answer_bakes_a_project_that_passes_check(row, accepted_project
 # A model with a long name in the app, so its table name is as long as answers make it.
 MODEL = "PurchaseOrderLineItemsWithALongModelName"  # 40 characters
 MODEL_SOURCE = f"""
+from django.conf import settings
+
 
 class {MODEL}(models.Model):
-    owner = models.ForeignKey('auth.User', on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     title = models.CharField(max_length=200, unique=True)
 """
 # Run by the project's interpreter: a row in the new table, then the home page, through
@@ -275,12 +277,12 @@ import django
 os.environ['DJANGO_SETTINGS_MODULE'] = sys.argv[1] + '.settings'
 django.setup()
 from django.apps import apps
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.test.utils import setup_test_environment
 setup_test_environment()
 model = apps.get_model(sys.argv[2], sys.argv[3])
-model.objects.create(owner=User.objects.create(username='owner'), title='first')
+model.objects.create(owner=get_user_model().objects.create(username='owner'), title='first')
 response = Client().get('/', secure=True)
 print(json.dumps({'status': response.status_code, 'page': response.content.decode(),
                   'table': model._meta.db_table, 'rows': model.objects.count()}))

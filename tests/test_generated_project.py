@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import project_env, run
+from conftest import TEMPLATE, project_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,11 @@ def test_app_is_exactly_what_startapp_makes(project, project_python, tmp_path):
                   for p in (project / app).rglob("*")
                   if p.is_file() and "__pycache__" not in p.parts}
     template_own = {path for path in in_project if path.parts[0] == "static"}
-    assert template_own == {Path(f"static/{app}/style.css")}
+    template_static = TEMPLATE / "{{cookiecutter.project_slug}}" / "{{cookiecutter.app_name}}"
+    assert template_own == {
+        Path(str(path.relative_to(template_static)).replace("{{cookiecutter.app_name}}", app))
+        for path in template_static.rglob("*") if path.is_file()
+    }
     assert {path: in_project[path] for path in in_project.keys() - template_own} == made_by_django
 
 

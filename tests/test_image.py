@@ -247,7 +247,7 @@ def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin(
     assert any(re.search(r"/static/exampleapp/style\.[0-9a-f]{12}\.css$", href or "")
                for href in home["stylesheets"])
     assert admin["url"] == f"{router}/admin/"
-    assert admin["heading"] == "Django administration"
+    assert admin["heading"] == "Example Project"  # urls.py heads the admin with the name
     assert "Site administration" in admin["title"]
     assert "sessionid" in admin["cookies"]
     for page in ("home.png", "admin.png"):

@@ -25,5 +25,5 @@ def test_ci_runs_the_test_command_the_readme_gives():
 def test_nothing_generated_is_committed():
     tracked = subprocess.run(["git", "ls-files"], cwd=TEMPLATE, capture_output=True,
                              text=True).stdout.splitlines()
-    generated = re.compile(r"(^|/)(\.env|db\.sqlite3|\.venv/|__pycache__/|staticfiles/)")
+    generated = re.compile(r"(^|/)(\.env$|db\.sqlite3$|\.venv/|__pycache__/|staticfiles/)")
     assert [path for path in tracked if generated.search(path)] == []

@@ -3,7 +3,7 @@ Django settings for {{ cookiecutter.project_slug }} project.
 
 Laid out like the settings 'django-admin startproject' writes (Django 5.2); what differs
 between a laptop and Convox is read from the environment, and each change says why.
-The .env file made at bake time lists every variable read here, with its default.
+.env.example lists every variable read here, with its default; .env is its local copy.
 
 For more information on this file, see
 https://docs.djangoproject.com/en/5.2/topics/settings/
@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     'django.contrib.sessions',
     'django.contrib.messages',
     'django.contrib.staticfiles',
+    # The project's user model (accounts/models.py): AUTH_USER_MODEL below.
+    '{{ cookiecutter.project_slug }}.accounts',
     '{{ cookiecutter.app_name }}',
 ]
 
@@ -87,7 +89,7 @@ ROOT_URLCONF = '{{ cookiecutter.project_slug }}.urls'
 TEMPLATES = [
     {
         'BACKEND': 'django.template.backends.django.DjangoTemplates',
-        # Project-wide templates (the home page) beside manage.py.
+        # Project-wide templates (the home page, 404 and 500 pages) beside manage.py.
         'DIRS': [BASE_DIR / 'templates'],
         'APP_DIRS': True,
         'OPTIONS': {
@@ -123,6 +125,13 @@ DATABASES = {
 # (`?connect_timeout=5`).
 if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
     DATABASES['default'].setdefault('OPTIONS', {}).setdefault('connect_timeout', 2)
+
+
+# Custom user model
+# https://docs.djangoproject.com/en/5.2/topics/auth/customizing/#substituting-a-custom-user-model
+# Set before the first migrate, as Django recommends: it cannot easily change afterwards.
+
+AUTH_USER_MODEL = 'accounts.User'
 
 
 # Password validation

@@ -1,19 +1,27 @@
-"""Tests of what the template adds: run them with `python manage.py test`."""
+"""Tests of what the template adds: run them with `pytest` or `python manage.py test`."""
 
 import os
 import runpy
+from io import StringIO
 from pathlib import Path
 from unittest import mock, skipUnless
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory, SimpleTestCase, TestCase, override_settings
+from django.utils.html import escape
+from django.views.defaults import server_error
 
 from .health import wait_for_database
 from .proxy import ClientAddressMiddleware
+
+PROJECT_NAME = {{ cookiecutter.project_name | pprint }}
+STYLESHEET = 'href="/static/{{ cookiecutter.app_name }}/style.css"'
 
 # Tests run without collectstatic, so look static files up unhashed; the hashed,
 # collected files are what the container serves.
@@ -28,11 +36,50 @@ class PagesTests(TestCase):
     def test_home_page_says_the_project_runs_and_uses_the_app_stylesheet(self):
         response = self.client.get('/', secure=True)
         self.assertContains(response, 'is running')
-        self.assertContains(response, 'href="/static/{{ cookiecutter.app_name }}/style.css"')
+        self.assertContains(response, STYLESHEET)
 
     def test_admin_login_page_is_served(self):
         response = self.client.get('/admin/login/', secure=True)
         self.assertContains(response, 'name="password"')
+
+    def test_unknown_address_gets_the_site_own_404_page(self):
+        with self.assertLogs('django.request', 'WARNING'):
+            response = self.client.get('/no-such-page/', secure=True)
+        self.assertContains(response, 'Page not found', status_code=404)
+        self.assertContains(response, STYLESHEET, status_code=404)
+
+    def test_server_error_page_fits_the_site_without_any_context(self):
+        # Django renders 500.html with no context when a view fails.
+        response = server_error(RequestFactory().get('/'))
+        self.assertEqual(response.status_code, 500)
+        self.assertIn('Something went wrong', response.content.decode())
+        self.assertIn(STYLESHEET, response.content.decode())
+
+    def test_favicon_ico_leads_to_the_static_icon(self):
+        response = self.client.get('/favicon.ico', secure=True)
+        self.assertRedirects(response, '/static/{{ cookiecutter.app_name }}/favicon.ico',
+                             fetch_redirect_response=False)
+        self.assertTrue(finders.find('{{ cookiecutter.app_name }}/favicon.ico'))
+
+
+@override_settings(STORAGES=PLAIN_STATIC_FILES)
+class AccountsTests(TestCase):
+    password = 'correct-horse-battery-staple'
+
+    def test_users_are_the_project_own_model(self):
+        self.assertEqual(get_user_model()._meta.label, 'accounts.User')
+
+    def test_createsuperuser_then_admin_lists_the_user_under_the_project_name(self):
+        with mock.patch.dict(os.environ, {'DJANGO_SUPERUSER_PASSWORD': self.password}):
+            call_command('createsuperuser', interactive=False, username='ada',
+                         email='ada@example.com', stdout=StringIO())
+        response = self.client.post(
+            '/admin/login/?next=/admin/accounts/user/',
+            {'username': 'ada', 'password': self.password},
+            secure=True, follow=True,
+        )
+        self.assertContains(response, 'ada@example.com')
+        self.assertContains(response, f'<a href="/admin/">{escape(PROJECT_NAME)}</a>')
 
 
 class ProxyTests(SimpleTestCase):

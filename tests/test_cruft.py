@@ -1,0 +1,134 @@
+"""Updating a baked project from a later commit of the template with cruft.
+
+The template is copied into a git repository of the test's own (commit A), a project is
+made from it with `cruft create` and committed, the template changes (commit B), and
+`cruft update` brings the change in, leaving .env and startapp's app as they were.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import TEMPLATE, commit_all, git, run
+
+pytestmark = [
+    pytest.mark.slow,
+    # Remove once the hook no longer needs it: cruft bakes through cookiecutter's
+    # generate_files, which gets no cookiecutter._repo_dir, so pre_gen_project.py cannot
+    # render (its TEMPLATE line). Strict: the tests fail again as soon as cruft works.
+    pytest.mark.xfail(strict=True, reason="hooks/pre_gen_project.py needs "
+                      "cookiecutter._repo_dir, which cruft does not set"),
+]
+
+# Not part of the template: this repository's own tests, tooling and local state.
+NOT_TEMPLATE = shutil.ignore_patterns(".git", ".venv", "tests", "benchmarks", ".ci",
+                                      "__pycache__", ".pytest_cache", ".ruff_cache")
+PROJECT_README = "{{cookiecutter.project_slug}}/README.md"
+CHANGE = "\n## Release notes\n\nAdded by a later commit of the template.\n"
+
+
+def template_repository(folder):
+    shutil.copytree(TEMPLATE, folder, ignore=NOT_TEMPLATE)
+    return commit_all(folder, "Template, commit A")
+
+
+def cruft(tools, *args, cwd, home):
+    """cruft as a user runs it, with the user's home and git identity kept out."""
+    env = {**os.environ, "HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull,
+           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run([tools["cruft"], *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def files_under(folder):
+    return {path.relative_to(folder): path.read_bytes()
+            for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+
+
+@pytest.fixture(scope="module")
+def updated(tools, tmp_path_factory):
+    """A project made by cruft at commit A, worked on, then updated to commit B."""
+    tmp_path = tmp_path_factory.mktemp("cruft")
+    home = tmp_path / "home"
+    home.mkdir()
+    template = tmp_path / "template"
+    commit_a = template_repository(template)
+    done = cruft(tools, "create", template, "--no-input", "--checkout", commit_a,
+                 "--output-dir", tmp_path, cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    project = tmp_path / "exampleproject"
+    # The team's own work, committed before the update.
+    views = project / "exampleapp" / "views.py"
+    views.write_text(views.read_text() + "\n\ndef about(request):\n"
+                     "    return render(request, 'about.html')\n")
+    commit_all(project, "Our project")
+    before = {
+        "env": (project / ".env").read_text(),
+        "app": files_under(project / "exampleapp"),
+    }
+
+    with (template / PROJECT_README).open("a") as readme:
+        readme.write(CHANGE)
+    (template / "{{cookiecutter.project_slug}}" / "CHANGELOG.md").write_text(
+        "# {{ cookiecutter.project_name }} changelog\n")
+    commit_b = commit_all(template, "Template, commit B")
+
+    done = cruft(tools, "update", "--skip-apply-ask", cwd=project, home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return project, before, commit_b, home
+
+
+def test_cruft_update_brings_in_the_template_change(updated):
+    project, _, commit_b, _ = updated
+    assert (project / "README.md").read_text().endswith(CHANGE)
+    assert (project / "CHANGELOG.md").read_text() == "# Example Project changelog\n"
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == commit_b
+    assert not [path for path in project.rglob("*.rej")]
+    changed = {line[3:] for line in git("status", "--porcelain", cwd=project).splitlines()}
+    assert changed == {".cruft.json", "README.md", "CHANGELOG.md"}
+
+
+def test_cruft_update_leaves_env_and_startapp_app_alone(updated):
+    project, before, _, _ = updated
+    env = (project / ".env").read_text()
+    assert env == before["env"]
+    assert re.search(r"^SECRET_KEY=\S{50,}$", env, re.MULTILINE)
+    assert files_under(project / "exampleapp") == before["app"]
+
+
+def test_updated_project_passes_its_tests_and_cruft_check(updated, tools, dev_python):
+    project, _, _, home = updated
+    done = run(dev_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    assert re.search(r"\d+ passed", done.stdout), done.stdout
+    commit_all(project, "Update from the template")
+    check = cruft(tools, "check", cwd=project, home=home)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "up to date" in check.stdout
+
+
+def test_without_the_skip_cruft_would_rewrite_env(tools, tmp_path):
+    """Why pyproject.toml's [tool.cruft] skip is there: every bake draws its own key."""
+    home = tmp_path / "home"
+    home.mkdir()
+    template = tmp_path / "template"
+    template_repository(template)
+    pyproject = template / "{{cookiecutter.project_slug}}" / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('skip = [".env"]', "skip = []"))
+    commit_a = commit_all(template, "Template without the skip")
+    done = cruft(tools, "create", template, "--no-input", "--checkout", commit_a,
+                 "--output-dir", tmp_path, cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    project = tmp_path / "exampleproject"
+    env = (project / ".env").read_text()
+    commit_all(project, "Our project")
+    with (template / PROJECT_README).open("a") as readme:
+        readme.write(CHANGE)
+    commit_all(template, "Template, commit B")
+    cruft(tools, "update", "--skip-apply-ask", cwd=project, home=home)
+    # The new bake's .env has another key: the patch cannot apply to this one.
+    assert (project / ".env.rej").is_file()
+    assert (project / ".env").read_text() == env
