@@ -24,6 +24,15 @@ preload_app = True
 gc.disable()
 
 
+def on_starting(server):
+    # The app has loaded (preload_app) and the socket does not exist yet: wait here for
+    # the database, so nginx (which bin/web starts once the socket appears) never opens a
+    # port for a release that cannot reach it. It exits with one line if it never answers.
+    from {{ cookiecutter.project_slug }}.health import require_database
+
+    require_database()
+
+
 def pre_fork(server, worker):
     gc.freeze()
     gc.enable()  # objects made from here on are collected as usual, in every process
@@ -40,6 +49,11 @@ graceful_timeout = 10
 # Workers signal they are alive through a file: keep it in memory, not on the image's
 # overlay disk, where a slow write can get a healthy worker killed.
 worker_tmp_dir = '/dev/shm' if os.path.isdir('/dev/shm') else None
+
+# Warnings and errors only (a worker that timed out or died, an app that failed to load):
+# nginx writes one line per request, and a start-up that fails prints one line, not
+# gunicorn's start-up chatter before it.
+loglevel = 'warning'
 
 # No access log: nginx writes one line per request, static files included (nginx.conf).
 accesslog = None

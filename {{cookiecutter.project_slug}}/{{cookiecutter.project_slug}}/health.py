@@ -7,9 +7,12 @@ database is shared, so a check that failed with it would take every container ou
 the balancer, or get every one restarted, at the same moment; and through gunicorn, a
 hung database holding every worker would hold the check too.
 
-The database is checked once, before the container opens a port: `python -m
-{{ cookiecutter.project_slug }}.health` (bin/web runs it) waits up to DATABASE_WAIT_SECONDS for it to
-answer, so a release that cannot reach its database never takes traffic.
+The database is checked once, before the container opens a port: gunicorn's master
+calls require_database() once it has loaded the app and before it opens its socket
+(gunicorn.conf.py), and bin/web starts nginx, which opens the ports, only after that
+socket appears. So a release that cannot reach its database never takes traffic, and the
+check costs no second Python process at start-up. `python -m {{ cookiecutter.project_slug }}.health`
+makes the same check from a shell (`convox run web python -m {{ cookiecutter.project_slug }}.health`).
 """
 
 import os
@@ -45,25 +48,30 @@ def wait_for_database(seconds, attempt_timeout=5):
         time.sleep(1)
 
 
-def main():
-    import django
-
-    os.environ.setdefault('DJANGO_SETTINGS_MODULE', '{{ cookiecutter.project_slug }}.settings')
-    django.setup()
+def require_database():
+    """Return once the database answers; else print one line and exit 1."""
     from django.db import connection
 
     seconds = float(os.environ.get('DATABASE_WAIT_SECONDS') or 30)
     reason = wait_for_database(seconds)
     if reason is None:
-        return 0
+        return
     where = connection.settings_dict.get('HOST') or 'its socket'
     print(
         f'bin/web: the database ({where}) did not answer within {seconds:g} s '
         f'(DATABASE_WAIT_SECONDS): {reason}',
         file=sys.stderr,
     )
-    return 1
+    sys.exit(1)
+
+
+def main():
+    import django
+
+    os.environ.setdefault('DJANGO_SETTINGS_MODULE', '{{ cookiecutter.project_slug }}.settings')
+    django.setup()
+    require_database()
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()
