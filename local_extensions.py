@@ -39,6 +39,15 @@ def package_name(project_name):
     return slug
 
 
+@simple_filter
+def template_path(relative):
+    """The absolute path of a file in this template, for the hooks to read data files.
+
+    cookiecutter's context has it as `_repo_dir`, but cruft renders without it.
+    """
+    return str(TEMPLATE / relative)
+
+
 class HookAlreadySaidWhy(logging.Filter):
     """cookiecutter (2.7) logs a failed hook with the traceback of its own hook runner.
 

@@ -28,7 +28,7 @@ ANSWERS = {
     field: value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
     for field, value in RENDERED.items()
 }
-TEMPLATE = {{ cookiecutter._repo_dir | tojson }}
+TEMPLATE = {{ "." | template_path | tojson }}
 
 
 def template_json(*path):

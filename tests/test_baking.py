@@ -80,8 +80,7 @@ def test_generated_python_passes_ruff_with_the_project_settings(project, tools):
 def render_hook(name, directory, **answers):
     """hooks/<name>.py rendered as cookiecutter renders it, written into directory."""
     context = {"cookiecutter": {**json.loads((TEMPLATE / "cookiecutter.json").read_text()),
-                                "project_slug": "exampleproject", **answers,
-                                "_repo_dir": str(TEMPLATE)}}
+                                "project_slug": "exampleproject", **answers}}
     source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
     rendered = directory / f"{name}.py"
     rendered.write_text(StrictEnvironment(context=context).from_string(source).render(**context))

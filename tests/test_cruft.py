@@ -14,14 +14,7 @@ import subprocess
 import pytest
 from conftest import TEMPLATE, commit_all, git, run
 
-pytestmark = [
-    pytest.mark.slow,
-    # Remove once the hook no longer needs it: cruft bakes through cookiecutter's
-    # generate_files, which gets no cookiecutter._repo_dir, so pre_gen_project.py cannot
-    # render (its TEMPLATE line). Strict: the tests fail again as soon as cruft works.
-    pytest.mark.xfail(strict=True, reason="hooks/pre_gen_project.py needs "
-                      "cookiecutter._repo_dir, which cruft does not set"),
-]
+pytestmark = pytest.mark.slow
 
 # Not part of the template: this repository's own tests, tooling and local state.
 NOT_TEMPLATE = shutil.ignore_patterns(".git", ".venv", "tests", "benchmarks", ".ci",
