@@ -67,6 +67,15 @@ def installed_apps():
     return re.findall(r"^\s*'([\w.]+)',", block.group(1), re.MULTILINE)
 
 
+def project_apps():
+    """The project's own apps in INSTALLED_APPS (`<slug>.accounts`): Django labels each by
+    its last name, as their AppConfigs set no label of their own."""
+    block = re.search(r"^INSTALLED_APPS = \[(.*?)^\]", SETTINGS.read_text(), re.DOTALL | re.MULTILINE)
+    found = re.findall(r"^\s*'\{\{ cookiecutter\.project_slug \}\}\.(\w+)',", block.group(1),
+                       re.MULTILINE)
+    return {name: f"the project's own app (<project_slug>.{name})" for name in found}
+
+
 def is_plain_name(name):
     """A name an answer could take: a-z first (the hook's rule), no Jinja."""
     return name.isidentifier() and name[:1].isalpha()
@@ -93,6 +102,7 @@ def derive(python):
     done = subprocess.run([str(python), "-c", PROBE, asked], capture_output=True, text=True,
                           check=True)
     found = json.loads(done.stdout)
+    found["app_labels"].update(project_apps())
     found["project_names"] = project_names()
     return {kind: dict(sorted(names.items())) for kind, names in sorted(found.items())}
 
