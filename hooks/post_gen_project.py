@@ -1,13 +1,18 @@
 """Finish the bake: let Django's own startapp make the app, then write .env.
 
-Runs inside the new project directory. Any failure prints one line saying how to fix
-it and exits 1; cookiecutter then deletes the half-made project.
+Runs inside the new project directory. Any failure prints one line naming its cause and
+exits 1; cookiecutter then deletes the half-made project. A re-bake over an existing
+project (--overwrite-if-exists) keeps the app and the .env it finds.
 """
 
+import os
 import re
 import secrets
+import shutil
 import string
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
@@ -33,63 +38,96 @@ def pinned_django():
     return match.group(0), (int(match.group(1)), int(match.group(2)))
 
 
-def startapp_here(app_dir):
-    """The fast path: the interpreter running cookiecutter has the pinned Django series."""
+def startapp(target):
+    """Django's startapp, in this interpreter, into the empty folder `target`.
+
+    startapp also refuses a name its own interpreter can import. That interpreter runs
+    cookiecutter (jinja2, yaml, click, ...), not the project, and the pre-generation hook
+    has already refused the names the project installs; so only the identifier check stays.
+    """
     from django.conf import settings
-    from django.core.management import call_command
-    from django.core.management.commands.startapp import Command as StartApp
+    from django.core.management import CommandError, call_command
+    from django.core.management.commands.startapp import Command
+
+    class StartApp(Command):
+        def validate_name(self, name, name_or_dir="name"):
+            if not name.isidentifier():
+                super().validate_name(name, name_or_dir)
 
     # With settings configured, startapp skips django.setup(), half of this hook's time;
     # a command object, unlike its name, needs no app registry to be found.
     settings.configure()
-    call_command(StartApp(), APP_NAME, str(app_dir), verbosity=0)
+    try:
+        call_command(StartApp(), APP_NAME, str(target), verbosity=0)
+    except CommandError as error:
+        raise BakeError(f"startapp refused {APP_NAME!r}: {error}") from error
 
 
-def startapp_in_throwaway_venv(requirement, app_dir):
-    """Install the pinned Django in a temporary virtualenv, run startapp, delete it all.
+def startapp_in_throwaway_venv(requirement, target):
+    """Install the pinned Django in a temporary virtualenv and run startapp there.
 
     The venv module works where cookiecutter was installed with pipx or `uv tool`
-    and no pip sits beside it.
+    and no pip sits beside it. The virtualenv runs this very file, with --startapp.
     """
-    import subprocess  # imported here: the fast path needs none of these
-    import tempfile
-    import venv
+    import venv  # imported here: the fast path needs it not
 
-    with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
-        env_dir = Path(scratch) / "venv"
-        venv.create(env_dir, with_pip=True)
-        python = env_dir / "bin" / "python"
-        if not python.exists():  # Windows
-            python = env_dir / "Scripts" / "python.exe"
-        steps = [
-            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
-            # From the scratch folder, so the half-made app folder is not importable.
-            [python, "-m", "django", "startapp", APP_NAME, str(app_dir)],
-        ]
-        for step in steps:
-            done = subprocess.run(step, check=False, cwd=scratch, capture_output=True, text=True)
-            if done.returncode:
-                last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise BakeError(f"{' '.join(map(str, step[1:4]))} failed: {last_line}")
+    env_dir = target.parent / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    if not python.exists():  # Windows
+        python = env_dir / "Scripts" / "python.exe"
+    install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               requirement]
+    done = subprocess.run(install, check=False, cwd=target.parent, capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise BakeError(
+            f"startapp needs {requirement}, which is not beside cookiecutter, and pip could "
+            f"not install it ({last_line(done.stderr)}). Install it beside cookiecutter "
+            f"(pip install '{requirement}') or get online, then bake again."
+        )
+    done = subprocess.run([python, __file__, "--startapp", target], check=False,
+                          cwd=target.parent, capture_output=True, text=True)
+    if done.returncode:
+        raise BakeError(last_line(done.stderr).removeprefix("ERROR: "))
+
+
+def last_line(output):
+    return (output.strip().splitlines() or ["no output"])[-1]
 
 
 def make_app():
-    requirement, series = pinned_django()
-    app_dir = PROJECT / APP_NAME  # already holds the template's static/ folder
-    try:
-        import django
-    except ImportError:
-        django = None
-    if django is not None and django.VERSION[:2] == series:
-        startapp_here(app_dir)
+    """startapp into a scratch folder, then its files into the app folder.
+
+    The app folder already holds the template's static/ folder. On a re-bake it may hold
+    the app itself: then it is kept as it is, and Django is not needed.
+    """
+    app_dir = PROJECT / APP_NAME
+    if (app_dir / "apps.py").exists():
+        print(f"Kept the existing app {APP_NAME}/ as it is (startapp not run).")
         return
-    try:
-        startapp_in_throwaway_venv(requirement, app_dir)
-    except (BakeError, OSError) as error:
-        raise BakeError(
-            f"startapp needs {requirement} and could not get it ({error}). Install it beside "
-            f"cookiecutter (pip install '{requirement}') or get online, then bake again."
-        ) from error
+    requirement, series = pinned_django()
+    with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
+        # A folder named after the app, since startapp checks the folder's name too.
+        made = Path(scratch) / APP_NAME
+        made.mkdir()
+        try:
+            import django
+        except ImportError:
+            django = None
+        try:
+            if django is not None and django.VERSION[:2] == series:
+                startapp(made)
+            else:
+                startapp_in_throwaway_venv(requirement, made)
+        except OSError as error:  # say where, when Django's writes do not
+            raise OSError(error.errno, error.strerror, error.filename or str(made)) from error
+        for source in sorted(made.rglob("*")):
+            target = app_dir / source.relative_to(made)
+            if source.is_dir():
+                target.mkdir(exist_ok=True)
+            elif not target.exists():
+                shutil.copyfile(source, target)
 
 
 def secret_key():
@@ -97,10 +135,23 @@ def secret_key():
 
 
 def write_env_file():
-    """The local environment: a fresh SECRET_KEY, and every other variable the project reads."""
+    """The local environment: a fresh SECRET_KEY, and every other variable the project reads.
+
+    Created private (0600) from its first byte. An existing .env, from an earlier bake,
+    holds the key and whatever the user added: it stays as it is.
+    """
     env_file = PROJECT / ".env"
-    env_file.write_text(env_file_text(secret_key()))
-    env_file.chmod(0o600)
+    try:
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        print("Kept the existing .env as it is: its SECRET_KEY and settings are unchanged.")
+        return
+    try:
+        with open(fd, "w", encoding="utf-8") as file:
+            file.write(env_file_text(secret_key()))
+    except OSError as error:
+        env_file.unlink()  # a half-written .env would be kept by the next re-bake
+        raise OSError(error.errno, error.strerror, str(env_file)) from error
 
 
 def env_file_text(key):
@@ -130,15 +181,26 @@ MIGRATE_ON_START=true
 """
 
 
-def main():
-    try:
-        make_app()
-    except BakeError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
-    write_env_file()
+def run(steps):
+    """Each (what, function) in turn; the first failure prints one line and stops."""
+    for what, function in steps:
+        try:
+            function()
+        except BakeError as error:
+            print(f"ERROR: {error}", file=sys.stderr)
+            return 1
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename else ""
+            print(f"ERROR: could not {what}: {error.strerror or error}{where}", file=sys.stderr)
+            return 1
     return 0
 
 
+def main(args):
+    if args[:1] == ["--startapp"]:  # in startapp_in_throwaway_venv's virtualenv
+        return run([("make the app", lambda: startapp(Path(args[1])))])
+    return run([("make the app", make_app), ("write .env", write_env_file)])
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

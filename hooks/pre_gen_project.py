@@ -1,65 +1,161 @@
 """Check the answers before cookiecutter writes anything.
 
-Each rule is one row: the field, the test, what is allowed, and an answer that works.
-Every broken rule prints one line; any problem stops the bake with exit status 1.
+Each rule is one row: the field, the check, and an answer that works. A check returns
+what is wrong, or None. Every broken rule prints one line; any problem stops the bake
+with exit status 1.
 """
 
+import json
 import keyword
 import re
 import sys
+import unicodedata
+from pathlib import Path
 
+# `string` first: a replay file may hold any JSON value, and the templates render str().
+RENDERED = {
+    "project_name": {{ cookiecutter.project_name | string | tojson }},
+    "project_slug": {{ cookiecutter.project_slug | string | tojson }},
+    "app_name": {{ cookiecutter.app_name | string | tojson }},
+    "description": {{ cookiecutter.description | string | tojson }},
+    "author_name": {{ cookiecutter.author_name | string | tojson }},
+    "email": {{ cookiecutter.email | string | tojson }},
+    "domain_name": {{ cookiecutter.domain_name | string | tojson }},
+    "python_version": {{ cookiecutter.python_version | string | tojson }},
+}
+# tojson writes a character beyond U+FFFF (an emoji) as two surrogates: join them again.
 ANSWERS = {
-    "project_slug": {{ cookiecutter.project_slug | tojson }},
-    "app_name": {{ cookiecutter.app_name | tojson }},
-    "email": {{ cookiecutter.email | tojson }},
-    "domain_name": {{ cookiecutter.domain_name | tojson }},
+    field: value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    for field, value in RENDERED.items()
 }
+TEMPLATE = Path({{ cookiecutter._repo_dir | tojson }})
 
-# Names the generated project imports or keeps at its top level: a package with one of
-# these names would shadow the real module or collide with the template's own files.
-TAKEN_NAMES = set(sys.stdlib_module_names) | {
-    "bin", "conf", "dj_database_url", "django", "dotenv", "gunicorn", "psycopg",
-    "static", "staticfiles", "templates", "test", "tests",
-}
+# Written by hooks/reserved_names.py from requirements.txt, settings.py and the
+# template's own files; a test keeps it in step with them.
+RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text(encoding="utf-8"))
+# The versions the prompt offers; a replay file could hold anything.
+PYTHON_VERSIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))[
+    "python_version"
+]
+
+# Django names tables `<app>_<model>` and PostgreSQL keeps 63 bytes of a name (MySQL 64):
+# 40 leaves a model name 22 characters before Django shortens the table name with a hash.
+# The slug also names the example PostgreSQL database in .env.
+MAX_NAME = 40
+# Free text is a title or a line on the home page, not a document.
+MAX_TEXT = {"project_name": 100, "description": 300, "author_name": 100}
+MAX_EMAIL = 254  # RFC 5321: a path of 256 octets, angle brackets included
+MAX_DOMAIN = 253  # RFC 1035, written without the final dot; 63 a label
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN = re.compile(rf"{HOST_LABEL}(?:\.{HOST_LABEL})+", re.IGNORECASE)
+# Control characters (newline, tab, NUL, ESC, DEL...), line and paragraph separators,
+# and lone surrogates, which no file can hold as UTF-8.
+NOT_ONE_LINE = {"Cc", "Zl", "Zp", "Cs"}
+
+
+def unless(passes, problem):
+    """A check that reports `problem` when `passes(value, answers)` is false."""
+    return lambda value, answers: None if passes(value, answers) else problem
+
+
+def one_line(value, answers):
+    for char in value:
+        if unicodedata.category(char) in NOT_ONE_LINE:
+            return f"must be one line of text; it holds the control character U+{ord(char):04X}"
+    return None
+
+
+def at_most(limit):
+    return unless(lambda value, answers: len(value) <= limit, f"must be at most {limit} characters")
+
+
+def taken(value, answers):
+    """What already answers to this name in the generated project, if anything."""
+    if value in RESERVED["app_labels"]:
+        return (f"is the label of {RESERVED['app_labels'][value]}, which settings.py installs;"
+                " Django needs app labels to be unique")
+    if value in RESERVED["modules"]:
+        return (f"is a module of {RESERVED['modules'][value]}, which requirements.txt"
+                " installs; a package of that name would shadow it")
+    if value in sys.stdlib_module_names:
+        return "collides with a module of the Python standard library of that name"
+    if value in RESERVED["project_names"]:
+        return f"is {RESERVED['project_names'][value]}"
+    return None
+
+
+def ascii_domain(value, answers):
+    if value.isascii():
+        return None
+    try:
+        example = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        example = "xn--bcher-kva.example"
+    return f"must be written in ASCII, as the xn-- form of an international name ({example})"
 
 
 def identifier_rules(field, example):
     return [
-        (field, lambda a: IDENTIFIER.fullmatch(a[field]),
-         "must be a lowercase ASCII Python identifier (a-z first, then a-z, 0-9 or _)",
+        (field, unless(lambda value, answers: IDENTIFIER.fullmatch(value),
+                       "must be a lowercase ASCII Python identifier (a-z first, then a-z, 0-9 or _)"),
          example),
-        (field, lambda a: not keyword.iskeyword(a[field]),
-         "must not be a Python keyword", example),
-        (field, lambda a: a[field] not in TAKEN_NAMES,
-         "must not shadow a module the project imports or a folder it ships", example),
+        (field, at_most(MAX_NAME), example),
+        (field, unless(lambda value, answers: not keyword.iskeyword(value),
+                       "is a Python keyword"), example),
+        (field, taken, example),
+    ]
+
+
+def text_rules(field, example):
+    return [
+        (field, one_line, example),
+        (field, at_most(MAX_TEXT[field]), example),
     ]
 
 
 RULES = [
+    (
+        "project_name",
+        unless(lambda value, answers: value.strip(), "must not be empty"),
+        "Example Project",
+    ),
+    *text_rules("project_name", "Example Project"),
     *identifier_rules("project_slug", "mysite"),
     *identifier_rules("app_name", "blog"),
-    ("app_name", lambda a: a["app_name"] != a["project_slug"],
-     "must differ from project_slug", "blog"),
-    ("email", lambda a: EMAIL.fullmatch(a["email"]),
-     "must be an email address", "you@example.com"),
-    ("domain_name", lambda a: DOMAIN.fullmatch(a["domain_name"]),
-     "must be a bare host name (no scheme, path, port or spaces)", "example.com"),
+    ("app_name", unless(lambda value, answers: value != answers["project_slug"],
+                        "must differ from project_slug"), "blog"),
+    *text_rules("description", "A Django project that deploys on Convox."),
+    *text_rules("author_name", "Zoë O'Brien"),
+    ("email", unless(lambda value, answers: EMAIL.fullmatch(value),
+                     "must be an email address"), "you@example.com"),
+    ("email", one_line, "you@example.com"),
+    ("email", at_most(MAX_EMAIL), "you@example.com"),
+    ("domain_name", ascii_domain, "example.com"),
+    ("domain_name", unless(lambda value, answers: not value.isascii() or DOMAIN.fullmatch(value),
+                           "must be a bare host name (no scheme, path, port or spaces;"
+                           " labels of at most 63 characters)"), "example.com"),
+    ("domain_name", at_most(MAX_DOMAIN), "example.com"),
+    ("python_version", unless(lambda value, answers: value in PYTHON_VERSIONS,
+                              f"must be one of {', '.join(PYTHON_VERSIONS)}"), PYTHON_VERSIONS[0]),
 ]
 
 
+def shown(value):
+    """The answer, quoted on one line, and short enough to read."""
+    if len(value) <= 60:
+        return repr(value)
+    return f"{value[:40]!r}... ({len(value)} characters)"
+
+
 def problems(answers):
-    """One message per field: the first rule it breaks."""
-    seen = set()
-    for field, passes, rule, example in RULES:
-        if field in seen or passes(answers):
-            continue
-        seen.add(field)
-        yield f"{field}: {answers[field]!r} {rule}; for example: {example}"
+    for field, check, example in RULES:
+        value = answers[field]
+        problem = check(value, answers)
+        if problem:
+            yield f"{field}: {shown(value)} {problem}; for example: {example}"
 
 
 def main():

@@ -3,8 +3,12 @@
 import json
 import os
 import re
+import resource
+import shutil
+import signal
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,12 +73,20 @@ def test_generated_python_passes_ruff_with_the_project_settings(project, tools):
     assert done.returncode == 0, done.stdout
 
 
-def test_hooks_render_to_python_that_passes_ruff(tools, tmp_path):
+def render_hook(name, directory, **answers):
+    """hooks/<name>.py rendered as cookiecutter renders it, written into directory."""
     context = {"cookiecutter": {**json.loads((TEMPLATE / "cookiecutter.json").read_text()),
-                                **CUSTOM_ANSWERS, "project_slug": "cafeshop"}}
-    for hook in (TEMPLATE / "hooks").glob("*.py"):
-        rendered = StrictEnvironment(context=context).from_string(hook.read_text())
-        (tmp_path / hook.name).write_text(rendered.render(**context))
+                                "project_slug": "exampleproject", **answers,
+                                "_repo_dir": str(TEMPLATE)}}
+    source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
+    rendered = directory / f"{name}.py"
+    rendered.write_text(StrictEnvironment(context=context).from_string(source).render(**context))
+    return rendered
+
+
+def test_hooks_render_to_python_that_passes_ruff(tools, tmp_path):
+    for hook in ("pre_gen_project", "post_gen_project"):
+        render_hook(hook, tmp_path, **{**CUSTOM_ANSWERS, "project_slug": "cafeshop"})
     done = subprocess.run([tools["ruff"], "check", "--isolated", str(tmp_path)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
@@ -133,41 +145,6 @@ def bake_with_cli(cookiecutter, tmp_path, *answers, **env):
     )
 
 
-BAD_ANSWERS = [
-    ("project_slug", {"project_slug": "my-site"}),
-    ("project_slug", {"project_slug": "my site"}),
-    ("project_slug", {"project_slug": "2fast"}),
-    ("project_slug", {"project_slug": "MySite"}),
-    ("project_slug", {"project_slug": "class"}),
-    ("project_slug", {"project_slug": "django"}),
-    ("project_slug", {"project_slug": "test"}),
-    ("app_name", {"app_name": "my-app"}),
-    ("app_name", {"app_name": "Blog"}),
-    ("app_name", {"app_name": "import"}),
-    ("app_name", {"app_name": "os"}),
-    ("app_name", {"app_name": "exampleproject"}),
-    ("email", {"email": "not-an-email"}),
-    ("email", {"email": "you@localhost"}),
-    ("domain_name", {"domain_name": "https://example.com"}),
-    ("domain_name", {"domain_name": "example.com/shop"}),
-    ("domain_name", {"domain_name": "example.com:8000"}),
-    ("domain_name", {"domain_name": "example .com"}),
-]
-
-
-@pytest.mark.parametrize(("field", "answers"), BAD_ANSWERS,
-                         ids=[f"{f}={a[f]!r}" for f, a in BAD_ANSWERS])
-def test_bad_answer_is_refused_with_one_line_and_nothing_written(bake, capfd, tmpdir, field, answers):
-    result = bake(**answers)
-    errors = error_lines(capfd)
-    assert result.exit_code != 0
-    assert len(errors) == 1, errors
-    assert errors[0].startswith(f"ERROR: {field}: ")
-    assert "for example: " in errors[0]
-    leftovers = [p for p in (tmpdir / "cookies").visit() if p.isfile()]
-    assert leftovers == []
-
-
 def test_empty_slug_is_refused_by_the_hook(tools, tmp_path):
     # An empty slug names the output folder itself; pytest-cookies' output folder already
     # exists, and cookiecutter would refuse it before the hook runs. Bake into a new one.
@@ -218,3 +195,111 @@ def test_bake_without_django_and_offline_explains_and_leaves_nothing(
     assert "ERROR: startapp needs Django==5.2." in done.stderr
     assert "pip install 'Django==5.2." in done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def rule_lines(stderr):
+    """The hooks' own error lines: `ERROR: <field>: ...` (cookiecutter adds one of its own)."""
+    return [line for line in stderr.splitlines() if re.match(r"ERROR: \w+: ", line)]
+
+
+def snapshot(folder):
+    return {path: (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture
+def baked_with_cli(tools, tmp_path):
+    """A default bake in tmp_path/out, made by the CLI, to re-bake over."""
+    done = bake_with_cli(tools["cookiecutter"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "out" / "exampleproject"
+
+
+def test_rebake_keeps_the_env_file_and_the_app_and_says_so(tools, tmp_path, baked_with_cli):
+    env_file, models = baked_with_cli / ".env", baked_with_cli / "exampleapp" / "models.py"
+    env_file.write_text(env_file.read_text() + "DATABASE_URL=postgres://me@db/mine\n")
+    models.write_text(models.read_text() + "\n\nclass Order(models.Model):\n    pass\n")
+    kept = {path: path.read_bytes() for path in (env_file, models)}
+
+    done = bake_with_cli(tools["cookiecutter"], tmp_path, "--overwrite-if-exists")
+
+    assert done.returncode == 0, done.stderr
+    assert "Kept the existing .env as it is" in done.stdout
+    assert "Kept the existing app exampleapp/ as it is" in done.stdout
+    assert {path: path.read_bytes() for path in kept} == kept
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def test_refused_rebake_leaves_the_existing_project_untouched(tools, tmp_path, baked_with_cli):
+    before = snapshot(baked_with_cli)
+    done = bake_with_cli(tools["cookiecutter"], tmp_path, "--overwrite-if-exists",
+                         "app_name=admin")
+    assert done.returncode != 0
+    assert [line.split(":")[1].strip() for line in rule_lines(done.stderr)] == ["app_name"]
+    assert snapshot(baked_with_cli) == before
+
+
+def app_less_copy(project, tmp_path):
+    """A baked project as cookiecutter leaves it for the post-generation hook: no .env,
+    and an app folder holding only the template's static/ folder."""
+    copy = tmp_path / project.name
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".env", "__pycache__"))
+    for path in (copy / "exampleapp").iterdir():
+        if path.name != "static":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return copy
+
+
+def test_env_file_is_created_private_not_narrowed_afterwards(default_project, tmp_path):
+    project = app_less_copy(default_project, tmp_path)
+    hook = render_hook("post_gen_project", tmp_path)
+    # Under umask 0 a file made with the default mode is world-readable until a chmod; an
+    # audit hook sees every chmod the hook makes.
+    watch = (
+        "import os, runpy, sys\n"
+        "os.umask(0)\n"
+        "sys.addaudithook(lambda event, args: event == 'os.chmod' and print(*args))\n"
+        f"sys.argv = [{str(hook)!r}]\n"
+        f"runpy.run_path({str(hook)!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", watch], cwd=project, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    assert ".env" not in done.stdout  # startapp makes its own files writable: that is fine
+    assert stat.S_IMODE((project / ".env").stat().st_mode) == 0o600
+    assert secret_key(project)
+
+
+def limit_file_size():
+    """Writes past 16 bytes fail with EFBIG, as on a full or read-only disk they fail."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+
+
+POST_GEN_FAILURES = [
+    # (what, app already made, full disk, app_name, the one line expected)
+    ("app on a full disk", False, True, "exampleapp",
+     r"ERROR: could not make the app: File too large \(/.*/exampleapp\S*\)"),
+    (".env on a full disk", True, True, "exampleapp",
+     r"ERROR: could not write \.env: File too large \(/.*/\.env\)"),
+    ("startapp refusing", False, False, "not-valid",
+     r"ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name\. .*"),
+]
+
+
+@pytest.mark.parametrize(("app_made", "disk_full", "app_name", "expected"),
+                         [row[1:] for row in POST_GEN_FAILURES],
+                         ids=[row[0] for row in POST_GEN_FAILURES])
+def test_post_generation_failure_is_one_line_naming_its_cause(
+        default_project, tmp_path, app_made, disk_full, app_name, expected):
+    project = app_less_copy(default_project, tmp_path)
+    if app_made:
+        shutil.copytree(default_project / "exampleapp", project / "exampleapp",
+                        dirs_exist_ok=True)
+    # The fast path: this interpreter has the pinned Django, as the test dependencies pin it.
+    hook = render_hook("post_gen_project", tmp_path, app_name=app_name)
+    done = subprocess.run([sys.executable, hook], cwd=project, capture_output=True, text=True,
+                          preexec_fn=limit_file_size if disk_full else None)
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert re.fullmatch(expected, done.stderr.strip()), done.stderr
