@@ -195,9 +195,34 @@ def fresh_database(postgres):
 
 @pytest.fixture(scope="session")
 def image(default_project, project_python, tmp_path_factory):
-    """The default bake, built by following its Dockerfile step by step."""
+    """The default bake, built by following its Dockerfile step by step (container.py)."""
     return container.build(default_project, tmp_path_factory.mktemp("image") / "app",
                            project_env(project_python))
+
+
+@pytest.fixture(scope="session")
+def podman():
+    """podman.Podman with the tests' own configuration and storage, and the stand-in
+    for the Dockerfile's base image tagged in that storage."""
+    import podman
+
+    why = podman.missing()
+    require(why is None, f"real image builds, which need {why}")
+    engine = podman.Podman()
+    engine.base, _ = podman.standin_base(engine, log=lambda line: print(line, file=sys.stderr))
+    return engine
+
+
+@pytest.fixture(scope="session")
+def real_image(podman, default_project):
+    """The default bake, built from its Dockerfile unchanged by a real OCI builder."""
+    base = container.instructions(default_project / "Dockerfile")[0][1]
+    assert podman.base == f"docker.io/library/{base}", (
+        f"the stand-in base is {podman.base}; the default bake wants {base}")
+    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+    podman.build(default_project, tag)
+    yield tag
+    podman("rmi", tag, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Follow the project's Dockerfile without Docker: no engine runs here.
+"""Follow the project's Dockerfile without Docker, for machines without podman.
 
 `build` reads the Dockerfile and carries out its steps in a folder that stands for the
 image's WORKDIR: COPY from the project (minus what .dockerignore keeps out), ENV, and
@@ -7,8 +7,9 @@ change the operating system (apt-get) are skipped and reported; the machine runn
 tests provides nginx the same way.
 """
 
-import fnmatch
 import json
+import posixpath
+import re
 import shlex
 import shutil
 import subprocess
@@ -51,9 +52,48 @@ def ignore_patterns(context):
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+def pattern_regex(pattern):
+    """A .dockerignore pattern as Docker reads it: from the context's root, `*` and `?`
+    within one path segment, `**` across any number of them (moby's patternmatcher)."""
+    pattern = posixpath.normpath(pattern.lstrip("/"))
+    regex, i = "", 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**/", i):
+            regex, i = regex + "(.*/)?", i + 3
+            continue
+        if pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+            continue
+        if char == "*":
+            regex += "[^/]*"
+        elif char == "?":
+            regex += "[^/]"
+        elif char == "[":
+            end = pattern.index("]", i)
+            regex, i = regex + pattern[i:end + 1].replace("[!", "[^"), end + 1
+            continue
+        elif char == "\\" and i + 1 < len(pattern):
+            regex, i = regex + re.escape(pattern[i + 1]), i + 2
+            continue
+        else:
+            regex += re.escape(char)
+        i += 1
+    return re.compile(f"^{regex}$")
+
+
 def ignored(relative, patterns):
-    return any(fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, f"**/{pattern}")
-               for pattern in patterns)
+    """Whether Docker leaves `relative` (a path from the context's root) out: the last
+    pattern matching it or a folder above it decides, `!` marking an exception."""
+    parts = relative.split("/")
+    candidates = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    verdict = False
+    for pattern in patterns:
+        exception = pattern.startswith("!")
+        regex = pattern_regex(pattern[1:] if exception else pattern)
+        if any(regex.match(path) for path in candidates):
+            verdict = not exception
+    return verdict
 
 
 def copy(context, source, target, patterns):

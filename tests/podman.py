@@ -1,0 +1,235 @@
+"""Real OCI builds and containers with podman, without a Docker daemon or an image registry.
+
+Everything lives in a cache folder of the tests' own (`~/.cache/convox-template-tests`,
+or under `$XDG_CACHE_HOME`): podman's configuration (`CONTAINERS_CONF`), its image storage
+and the stand-in base image, so nothing touches the machine's own podman setup and the
+stand-in survives between runs (CI runs each time in a fresh clone, on the same machine).
+
+Two settings make podman work in a sandbox like CI's: `runc` (crun refuses a hybrid cgroup
+layout) and ulimits no higher than the sandbox allows.
+
+The stand-in: the Dockerfile starts `FROM python:X-slim-trixie`, and no registry is
+reachable. `debootstrap --variant=minbase trixie`, from the mirror the machine's apt
+already uses, gives Debian trixie; on it, Debian's `python3` as a virtualenv in /usr/local
+puts `python` and `pip` in /usr/local/bin as the official image does, with the apt and
+dpkg settings of Debian's slim images (no apt caches, docs or locales). It is tagged
+`python:3.13-slim-trixie` in this storage only, and rebuilt when its recipe changes.
+"""
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convox-template-tests"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SUITE = "trixie"
+STANDIN = "localhost/convox-template-standin"
+
+CONTAINERS_CONF = """\
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+"""
+
+# What Debian's official slim images set (debuerreotype): apt keeps no caches, dpkg
+# installs no documentation or translations.
+APT_CONF = """\
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+APT::AutoRemove::SuggestsImportant "false";
+"""
+DPKG_CONF = """\
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+"""
+STANDIN_CONTAINERFILE = """\
+FROM {rootfs}
+COPY docker-clean /etc/apt/apt.conf.d/docker-clean
+COPY docker-slim /etc/dpkg/dpkg.cfg.d/docker
+RUN rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* \\
+    && apt-get update \\
+    && apt-get install -y --no-install-recommends python3 python3-venv \\
+    && rm -rf /var/lib/apt/lists/* \\
+    && python3 -m venv /usr/local
+# pip in the build reaches the package index through whatever this machine trusts.
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+ENV LANG=C.UTF-8
+CMD ["python3"]
+"""
+
+
+def missing():
+    """What this machine lacks for real builds, or None."""
+    if os.geteuid() != 0:
+        return "root (podman builds and runs images as root here)"
+    for command, package in (("podman", "podman"), ("buildah", "buildah"), ("runc", "runc"),
+                             ("debootstrap", "debootstrap"), ("ip", "iproute2")):
+        if not shutil.which(command, path=f"/usr/sbin:/sbin:{os.environ['PATH']}"):
+            return f"{command} (Debian package {package})"
+    return None
+
+
+def apt_mirror():
+    """The Debian archive the machine's apt uses: the entry for its own release's suite."""
+    codename = re.search(r"^VERSION_CODENAME=(\S+)", Path("/etc/os-release").read_text(),
+                         re.MULTILINE).group(1)
+    entries = []  # (URIs, suites) of every deb source
+    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        if path.suffix == ".sources":
+            for stanza in re.split(r"\n\s*\n", text):
+                fields = dict(re.findall(r"^([\w-]+):\s*(.*)$", stanza, re.MULTILINE))
+                if "deb" in fields.get("Types", "").split():
+                    entries.append((fields.get("URIs", "").split(), fields.get("Suites", "").split()))
+        elif path.suffix == ".list" or path.name == "sources.list":
+            for line in text.splitlines():
+                words = re.sub(r"\[[^]]*\]", "", line).split()
+                if len(words) >= 3 and words[0] == "deb":
+                    entries.append(([words[1]], [words[2]]))
+    for uris, suites in entries:
+        if codename in suites and uris:
+            return uris[0].rstrip("/")
+    raise RuntimeError(f"no Debian mirror for {codename} in apt's sources (/etc/apt)")
+
+
+class Podman:
+    """The podman command, with configuration and storage under `root`."""
+
+    def __init__(self, root=CACHE / "podman"):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        conf, storage = self.root / "containers.conf", self.root / "storage.conf"
+        conf.write_text(CONTAINERS_CONF)
+        run_root = Path("/run") / f"convox-template-tests-{hashlib.sha256(bytes(self.root)).hexdigest()[:8]}"
+        storage.write_text(
+            "[storage]\n"
+            'driver = "overlay"\n'
+            f"graphroot = {json.dumps(str(self.root / 'storage'))}\n"
+            f"runroot = {json.dumps(str(run_root))}\n"
+        )
+        self.env = {**os.environ, "CONTAINERS_CONF": str(conf),
+                    "CONTAINERS_STORAGE_CONF": str(storage)}
+
+    def __call__(self, *args, check=True, timeout=300, **kwargs):
+        kwargs.setdefault("capture_output", True)
+        done = subprocess.run(["podman", *map(str, args)], env=self.env, text=True,
+                              timeout=timeout, **kwargs)
+        if check and done.returncode:
+            raise AssertionError(f"podman {' '.join(map(str, args))} exited {done.returncode}:\n"
+                                 f"{done.stdout or ''}{done.stderr or ''}")
+        return done
+
+    def build(self, context, tag, *options):
+        """`podman build` as the tests build every image; returns the builder's output."""
+        done = self("build", "--pull=never", "--network", "host", "--format", "docker",
+                    "--layers", *options, "-t", tag, context, timeout=600,
+                    stderr=subprocess.STDOUT, capture_output=False, stdout=subprocess.PIPE)
+        return done.stdout
+
+    def exists(self, image):
+        return self("image", "exists", image, check=False).returncode == 0
+
+    def inspect(self, image, template):
+        return self("image", "inspect", "--format", template, image).stdout.strip()
+
+    def size(self, image):
+        return int(self.inspect(image, "{{.Size}}"))
+
+    def files(self, image, folder="/app"):
+        """Every path under `folder` in the image, relative to it, as its user sees them."""
+        done = self("run", "--rm", "--network", "none", image, "python", "-c",
+                    "import os, sys\n"
+                    "for top, dirs, files in os.walk(sys.argv[1]):\n"
+                    "    for name in dirs + files:\n"
+                    "        print(os.path.relpath(os.path.join(top, name), sys.argv[1]))\n",
+                    folder)
+        return set(done.stdout.split("\n")) - {""}
+
+
+def standin_recipe(mirror):
+    """Everything the stand-in is made from; its hash names the image."""
+    return {"suite": SUITE, "variant": "minbase", "mirror": mirror,
+            "containerfile": STANDIN_CONTAINERFILE, "apt": APT_CONF, "dpkg": DPKG_CONF,
+            "ca": hashlib.sha256(CA_BUNDLE.read_bytes()).hexdigest()}
+
+
+def standin_base(podman, log=print):
+    """Tag the stand-in as python:X-slim-trixie, building it first unless its recipe is
+    cached; returns (tag, seconds spent building it, 0 when cached)."""
+    mirror = apt_mirror()
+    recipe = standin_recipe(mirror)
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+    image = f"{STANDIN}:{key}"
+    started = time.monotonic()
+    with open(podman.root / "standin.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, for every test session
+        built = not podman.exists(image)
+        if built:
+            log(f"building the stand-in base {image} (Debian {SUITE} from {mirror})")
+            _build_standin(podman, mirror, image)
+            for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}",
+                              "--filter", f"reference={STANDIN}").stdout.split():
+                if old != image:
+                    podman("rmi", old, check=False)
+        built_in = time.monotonic() - started if built else 0.0
+        version = podman("run", "--rm", "--network", "none", image, "python", "-c",
+                         "import sys; print('%d.%d' % sys.version_info[:2])").stdout.strip()
+        tag = f"docker.io/library/python:{version}-slim-{SUITE}"
+        podman("tag", image, tag)
+    return tag, built_in
+
+
+def _build_standin(podman, mirror, image):
+    with tempfile.TemporaryDirectory(dir=podman.root, prefix="standin-") as scratch:
+        scratch = Path(scratch)
+        rootfs = scratch / "rootfs"
+        subprocess.run(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], check=True,
+                       capture_output=True)
+        rootfs_image = f"localhost/convox-template-rootfs:{secrets.token_hex(4)}"
+        tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+        podman("import", "-", rootfs_image, stdin=tar.stdout)
+        tar.wait()
+        shutil.rmtree(rootfs)
+        context = scratch / "context"
+        context.mkdir()
+        (context / "Containerfile").write_text(STANDIN_CONTAINERFILE.format(rootfs=rootfs_image))
+        (context / "docker-clean").write_text(APT_CONF)
+        (context / "docker-slim").write_text(DPKG_CONF)
+        shutil.copy(CA_BUNDLE, context / "ca-certificates.crt")
+        try:
+            podman.build(context, image)
+        finally:
+            podman("untag", rootfs_image, check=False)
+
+
+BUILD_CACHE_HIT = re.compile(r"^--> Using cache ", re.MULTILINE)
+
+
+def steps_from_cache(output):
+    """The build steps the builder took from its cache, as it printed them."""
+    cached, step = [], None
+    for line in output.splitlines():
+        if line.startswith("STEP "):
+            step = line.split(": ", 1)[1]
+        elif BUILD_CACHE_HIT.match(line) and step:
+            cached.append(step)
+    return cached

@@ -1,0 +1,400 @@
+"""The real image: the baked project's Dockerfile, unchanged, built by a real OCI builder
+(podman, over a stand-in for the python base image: podman.py), run the way Convox runs
+it, and seen by a real browser.
+
+As a rack runs it: the image's own user, SECRET_KEY and DATABASE_URL from the environment,
+`migrate` as a one-off run before the release takes traffic, then the default command, on
+a read-only root filesystem with only /tmp writable (a v3 rack's `readOnlyRootFilesystem`).
+Each container gets a network namespace of the test's own and reaches the machine's
+PostgreSQL through its Unix socket, mounted in; nothing listens on the machine's loopback.
+"""
+
+import errno
+import hashlib
+import json
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import container
+import psycopg
+import pytest
+from conftest import POSTGRES, project_env, require
+from podman import steps_from_cache
+from traffic import CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
+
+pytestmark = pytest.mark.slow
+
+ROUTER_PORT = 3000  # convox.yml's port: the rack sets PORT from it
+GRACE = 45  # convox.yml's termination grace
+SOCKET_DIR = "/var/run/postgresql"
+BROWSER = Path(__file__).with_name("browser.py")
+
+
+def database_url(name):
+    """The machine's PostgreSQL through its Unix socket, which the container has mounted."""
+    return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
+
+
+def convox_run(podman, image, namespace, env, *command, detach=False, name=None):
+    """`podman run` as a rack runs the image: its own user and command unless given."""
+    options = [
+        "--network", f"ns:{namespace.path}",
+        "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
+        "--volume", f"{SOCKET_DIR}:{SOCKET_DIR}",
+        *[f"--env={key}={value}" for key, value in env.items()],
+    ]
+    if detach:
+        options += ["--detach", "--name", name]
+    else:
+        options += ["--rm"]
+    return podman("run", *options, image, *command, timeout=120)
+
+
+def state(podman, name, field):
+    return podman("inspect", "--format", f"{{{{.State.{field}}}}}", name).stdout.strip()
+
+
+def wait_until_healthy(podman, name, namespace, seconds=60):
+    """Seconds from now until /health/ answers 200 on port 4000."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if state(podman, name, "Running") != "true":
+            pytest.fail(f"the container stopped:\n{podman('logs', name).stdout}"
+                        f"{podman('logs', name).stderr}")
+        try:
+            if fetch(4000, "/health/", namespace=namespace, timeout=5).status == 200:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"no 200 from /health/ in {seconds} s:\n{podman('logs', name).stderr}")
+
+
+@dataclass
+class Web:
+    name: str
+    namespace: object
+    database: str
+
+    def gunicorn_log_lines(self, podman, path):
+        # nginx talks HTTP/1.0 to gunicorn, the tests HTTP/1.1 to nginx: that tells the
+        # two access logs apart.
+        time.sleep(0.3)
+        return [line for line in podman("logs", self.name).stdout.splitlines()
+                if f'"GET {path} HTTP/1.0"' in line]
+
+
+def start(podman, image, namespace, database):
+    """Migrate as a one-off run, then start the image's command; returns the Web."""
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url(database),
+           "PORT": str(ROUTER_PORT)}
+    convox_run(podman, image, namespace, env, "python", "manage.py", "migrate", "--noinput")
+    convox_run(podman, image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
+               "python", "manage.py", "createsuperuser", "--noinput",
+               "--username", SUPERUSER[0], "--email", "admin@example.com")
+    name = f"{namespace.name}-web"
+    convox_run(podman, image, namespace, env, detach=True, name=name)
+    web = Web(name, namespace, database)
+    wait_until_healthy(podman, name, namespace)
+    return web
+
+
+@pytest.fixture(scope="module")
+def web(podman, real_image, namespaces, fresh_database):
+    namespace = namespaces("img")
+    try:
+        yield start(podman, real_image, namespace, fresh_database())
+    finally:
+        podman("rm", "--force", "--time", "0", f"{namespace.name}-web", check=False)
+
+
+def processes(pid):
+    """pid and every process below it: {pid: (command, uids, gids)}, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    found, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    seen = {}
+    for each in found:
+        try:
+            status = dict(line.split(":\t", 1) for line in
+                          Path(f"/proc/{each}/status").read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        seen[each] = (status["Name"], set(status["Uid"].split()), set(status["Gid"].split()))
+    return seen
+
+
+def test_every_process_runs_as_the_images_unprivileged_user(web, podman, real_image):
+    user = podman.inspect(real_image, "{{.Config.User}}")
+    uid, gid = user.split(":")
+    assert uid != "0" and gid != "0"
+    found = processes(int(state(podman, web.name, "Pid")))
+    names = {name for name, _, _ in found.values()}
+    assert "nginx" in names and any(name.startswith("gunicorn") for name in names), names
+    assert {pid: found[pid] for pid in found if found[pid][1:] != ({uid}, {gid})} == {}
+
+
+def test_router_port_serves_the_home_page_as_https(web):
+    response = fetch(ROUTER_PORT, "/", namespace=web.namespace)
+    assert response.status == 200
+    assert "Example Project is running" in response.body
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_port_4000_redirects_pages_and_answers_health_checks(web):
+    response = fetch(4000, "/admin/?q=1", namespace=web.namespace)
+    assert response.status == 301
+    assert response.headers["Location"] == f"https://{DOMAIN}/admin/?q=1"
+    health = fetch(4000, "/health/", headers={"Host": "10.0.3.7"}, namespace=web.namespace)
+    assert (health.status, health.body) == (200, "ok\n")
+
+
+def test_port_4001_serves_the_client_the_proxy_header_names(web, podman):
+    response = fetch(4001, "/", proxy_client=CLIENT, namespace=web.namespace,
+                     headers={"X-Forwarded-For": "198.51.100.66"})
+    assert response.status == 200
+    assert "Example Project is running" in response.body
+    assert [line.split(" ")[0] for line in web.gunicorn_log_lines(podman, "/")][-1] == CLIENT
+
+
+def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
+    home = fetch(ROUTER_PORT, "/", namespace=web.namespace).body
+    stylesheet = re.search(r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"', home).group(1)
+    response = fetch(ROUTER_PORT, stylesheet, namespace=web.namespace)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/css"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert web.gunicorn_log_lines(podman, stylesheet) == []  # nginx answered it alone
+
+
+def test_the_images_healthcheck_passes_inside_the_container(web, podman, real_image):
+    # --format docker keeps HEALTHCHECK in the image; podman runs its command inside.
+    check = json.loads(podman.inspect(real_image, "{{json .Config.Healthcheck.Test}}"))
+    assert check[0] == "CMD" and "/health/" in " ".join(check)
+    done = podman("healthcheck", "run", web.name, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_admin_login_signs_the_superuser_in(web):
+    response = sign_in(4001, namespace=web.namespace)
+    assert response.status == 302
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_only_tmp_is_writable(web, podman):
+    assert podman("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}",
+                  web.name).stdout.strip() == "true"
+    probe = ("import json, os, sys\n"
+             "outcome = {}\n"
+             "for folder in sys.argv[1:]:\n"
+             "    try:\n"
+             "        open(os.path.join(folder, f'.probe-{os.getuid()}'), 'w').close()\n"
+             "        outcome[folder] = 0\n"
+             "    except OSError as error:\n"
+             "        outcome[folder] = error.errno\n"
+             "print(json.dumps(outcome))\n")
+    folders = ["/", "/app", "/app/staticfiles", "/etc", "/usr/local", "/var/tmp", "/run", "/tmp"]
+    # As root, so that only the filesystem can refuse, not permissions.
+    as_root = json.loads(podman("exec", "--user", "0", web.name, "python", "-c", probe,
+                                *folders).stdout)
+    assert as_root == {**{folder: errno.EROFS for folder in folders}, "/tmp": 0}
+    as_user = json.loads(podman("exec", web.name, "python", "-c", probe, "/tmp").stdout)
+    assert as_user == {"/tmp": 0}
+
+
+@pytest.fixture
+def router(web, nginx, tmp_path):
+    """TLS on 443 in the container's namespace, passed to the router port: the rack's
+    router, as far as a browser can tell."""
+    require(shutil.which("openssl"), "openssl (Debian package openssl)")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", f"/CN={DOMAIN}", "-addext", f"subjectAltName=DNS:{DOMAIN}",
+                    "-keyout", tmp_path / "key.pem", "-out", tmp_path / "cert.pem"],
+                   check=True, capture_output=True)
+    (tmp_path / "nginx.conf").write_text(f"""
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log stderr warn;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/body;
+    proxy_temp_path {tmp_path}/proxy;
+    server {{
+        listen 443 ssl;
+        ssl_certificate {tmp_path}/cert.pem;
+        ssl_certificate_key {tmp_path}/key.pem;
+        location / {{
+            proxy_pass http://127.0.0.1:{ROUTER_PORT};
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+""")
+    process = web.namespace.popen([nginx, "-p", tmp_path, "-c", tmp_path / "nginx.conf",
+                                   "-e", "stderr"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                web.namespace.connect(443, timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "the router stand-in never listened"
+                time.sleep(0.1)
+        yield f"https://{DOMAIN}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin(
+        web, router, tmp_path_factory):
+    require(Path("/usr/bin/chromium").exists(), "Chromium (Debian package chromium)")
+    screenshots = tmp_path_factory.mktemp("screenshots")
+    done = web.namespace.run(
+        [sys.executable, BROWSER, router, *SUPERUSER, screenshots],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    home, admin = seen["home"], seen["admin"]
+    assert home["status"] == 200
+    assert home["heading"] == "Example Project is running"
+    # The colours style.css gives, not the browser's defaults: the stylesheet applied.
+    assert home["h1_color"] == "rgb(11, 79, 108)"
+    assert home["background"] == "rgb(245, 247, 250)"
+    assert any(re.search(r"/static/exampleapp/style\.[0-9a-f]{12}\.css$", href or "")
+               for href in home["stylesheets"])
+    assert admin["url"] == f"{router}/admin/"
+    assert admin["heading"] == "Django administration"
+    assert "Site administration" in admin["title"]
+    assert "sessionid" in admin["cookies"]
+    for page in ("home.png", "admin.png"):
+        assert (screenshots / page).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_podman_stop_ends_the_container_well_within_the_grace_period(web, podman):
+    # Last in this module: it stops the shared container.
+    started = time.monotonic()
+    podman("stop", "--time", GRACE, web.name, timeout=GRACE + 15)
+    stopped_in = time.monotonic() - started
+    assert state(podman, web.name, "ExitCode") == "0"
+    assert stopped_in < GRACE / 3, f"took {stopped_in:.1f} s of the {GRACE} s grace"
+
+
+# What a build puts in /app.
+
+PLANTED = [
+    "exampleapp/.env", "exampleproject/.env.local", ".env.local", ".coverage",
+    "exampleapp/.coverage", "htmlcov/index.html", "exampleapp/htmlcov/index.html",
+    "exampleapp/stray.pyc", "exampleapp/__pycache__/views.cpython-313.pyc",
+    "exampleapp/db.sqlite3", "db.sqlite3",
+]
+
+
+@pytest.fixture(scope="module")
+def cluttered(default_project, podman, tmp_path_factory):
+    """The default bake with a developer's local state at every depth, built."""
+    context = tmp_path_factory.mktemp("cluttered") / "project"
+    shutil.copytree(default_project, context)
+    for relative in PLANTED:
+        (context / relative).parent.mkdir(parents=True, exist_ok=True)
+        (context / relative).write_text("local state\n")
+    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+    podman.build(context, tag)
+    yield context, tag
+    podman("rmi", tag, check=False)
+
+
+def test_local_state_at_any_depth_stays_out_of_the_image(cluttered, podman):
+    _, tag = cluttered
+    in_app = podman.files(tag)
+    assert {"manage.py", "exampleapp/views.py", "staticfiles/staticfiles.json"} <= in_app
+    kept_out = {".env", *PLANTED, "htmlcov", "exampleapp/htmlcov", "exampleapp/__pycache__"}
+    assert sorted(kept_out & in_app) == []
+    assert [path for path in in_app if Path(path).name.startswith(".env")] == []
+
+
+def test_the_simulated_build_puts_the_same_files_in_app_as_the_real_one(
+        cluttered, podman, project_python, tmp_path):
+    # container.py stays for machines without podman: it must copy what a real build does.
+    context, tag = cluttered
+    simulated = container.build(context, tmp_path / "app", project_env(project_python))
+    files = {path.relative_to(simulated.workdir).as_posix()
+             for path in simulated.workdir.rglob("*")}
+    assert files == podman.files(tag)
+
+
+def test_a_code_change_rebuilds_on_the_cached_dependency_layer(default_project, podman,
+                                                                 tmp_path):
+    context = tmp_path / "project"
+    shutil.copytree(default_project, context)
+    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+    try:
+        podman.build(context, tag)
+        views = context / "exampleapp" / "views.py"
+        views.write_text(views.read_text() + f"\n# {secrets.token_hex(8)}\n")
+        cached = steps_from_cache(podman.build(context, tag))
+    finally:
+        podman("rmi", tag, check=False)
+    assert "RUN pip install --no-cache-dir -r requirements.txt" in cached
+    assert "COPY . ." not in cached  # the change reached the build
+
+
+def add_app(project, podman, image, name):
+    """startapp, a model, a static file, INSTALLED_APPS, and makemigrations (in the image)."""
+    subprocess.run([sys.executable, "-m", "django", "startapp", name], cwd=project, check=True)
+    (project / name / "models.py").write_text(
+        "from django.db import models\n\n\n"
+        "class Book(models.Model):\n"
+        "    title = models.CharField(max_length=200)\n")
+    static = project / name / "static" / name / f"{name}.css"
+    static.parent.mkdir(parents=True)
+    static.write_text(f".{name} {{ color: #7a3e00; }}\n")
+    settings = project / "exampleproject" / "settings.py"
+    settings.write_text(settings.read_text().replace("    'exampleapp',\n",
+                                                     f"    'exampleapp',\n    '{name}',\n"))
+    podman("run", "--rm", "--network", "none", "--user", "0", "--volume", f"{project}:/app",
+           "--env", "SECRET_KEY=makemigrations-only", image,
+           "python", "manage.py", "makemigrations", name)
+    assert (project / name / "migrations" / "0001_initial.py").is_file()
+    return static
+
+
+def test_a_second_app_builds_migrates_and_serves_its_static_file(
+        default_project, podman, real_image, namespaces, fresh_database, tmp_path):
+    context = tmp_path / "project"
+    shutil.copytree(default_project, context)
+    static = add_app(context, podman, real_image, "shelf")
+    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+    namespace = namespaces("grow")
+    try:
+        podman.build(context, tag)
+        web = start(podman, tag, namespace, fresh_database())
+        with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{web.database}") as connection:
+            tables = {row[0] for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert "shelf_book" in tables
+        digest = hashlib.md5(static.read_bytes()).hexdigest()[:12]  # as ManifestStaticFilesStorage names it
+        response = fetch(ROUTER_PORT, f"/static/shelf/shelf.{digest}.css", namespace=namespace)
+        assert response.status == 200
+        assert response.body == static.read_text()
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    finally:
+        podman("rm", "--force", "--time", "0", f"{namespace.name}-web", check=False)
+        podman("rmi", tag, check=False)
