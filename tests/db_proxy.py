@@ -1,8 +1,9 @@
 """A proxy in front of PostgreSQL that a test can break and mend.
 
 The tests point DATABASE_URL at it, then make the database unreachable (connections are
-accepted and never answered, as behind a dead host), slow (each packet waits), or
-reachable again, without touching the real server.
+accepted and never answered, as behind a dead host), restarting (open connections are
+cut and new ones closed at once, as by a server that is starting up), slow (each packet
+waits), or reachable again, without touching the real server.
 
 It listens on TCP (127.0.0.1, a free port) or, given a folder, on a Unix socket named as
 PostgreSQL names its own (`FOLDER/.s.PGSQL.5432`), which a server inside a network
@@ -50,6 +51,11 @@ class DatabaseProxy:
         self.mode = "blackhole"
         self._close_open()
 
+    def restarting(self):
+        """Open connections are cut; new ones are closed as soon as they are accepted."""
+        self.mode = "refuse"
+        self._close_open()
+
     def slow(self, delay):
         self.delay, self.mode = delay, "forward"
 
@@ -77,6 +83,9 @@ class DatabaseProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self.mode == "refuse":
+                client.close()
+                continue
             with self._lock:
                 self._open.append(client)
             if self.mode == "blackhole":
