@@ -18,6 +18,8 @@ from pathlib import Path
 APP_NAME = {{ cookiecutter.app_name | tojson }}
 DOMAIN_NAME = {{ cookiecutter.domain_name | tojson }}
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
+DATABASE = {{ cookiecutter.database | tojson }}
+DJANGO_VERSION = {{ cookiecutter.django_version | tojson }}
 
 PROJECT = Path.cwd()
 
@@ -63,16 +65,36 @@ def startapp(target):
         raise BakeError(f"startapp refused {APP_NAME!r}: {error}") from error
 
 
+def newest_python():
+    """(version, path) of the newest Python on PATH, this one included.
+
+    Every Django series the template offers runs on the newest Python, and a newer series
+    may need a newer one than cookiecutter runs on (Django 6.1 needs 3.12).
+    """
+    found = {sys.version_info[:2]: sys.executable}
+    for minor in range(sys.version_info[1] + 1, 30):
+        path = shutil.which(f"python3.{minor}")
+        # pyenv's shims exist for versions it has not selected: they fail when run.
+        if path and subprocess.run([path, "-c", "import ensurepip, venv"], check=False,
+                                   capture_output=True).returncode == 0:
+            found[(3, minor)] = path
+    version = max(found)
+    return ".".join(map(str, version)), found[version]
+
+
 def startapp_in_throwaway_venv(requirement, target):
     """Install the pinned Django in a temporary virtualenv and run startapp there.
 
     The venv module works where cookiecutter was installed with pipx or `uv tool`
     and no pip sits beside it. The virtualenv runs this very file, with --startapp.
     """
-    import venv  # imported here: the fast path needs it not
-
     env_dir = target.parent / "venv"
-    venv.create(env_dir, with_pip=True)
+    version, base = newest_python()
+    done = subprocess.run([base, "-m", "venv", env_dir], check=False, capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise BakeError(f"could not make a virtualenv with Python {version} ({base}): "
+                        f"{last_line(done.stderr)}")
     python = env_dir / "bin" / "python"
     if not python.exists():  # Windows
         python = env_dir / "Scripts" / "python.exe"
@@ -83,7 +105,8 @@ def startapp_in_throwaway_venv(requirement, target):
     if done.returncode:
         raise BakeError(
             f"startapp needs {requirement}, which is not beside cookiecutter, and pip could "
-            f"not install it ({last_line(done.stderr)}). Install it beside cookiecutter "
+            f"not install it for Python {version}, the newest here "
+            f"({last_line(done.stderr)}). Install it beside cookiecutter "
             f"(pip install '{requirement}') or get online, then bake again."
         )
     done = subprocess.run([python, __file__, "--startapp", target], check=False,
@@ -166,8 +189,7 @@ SECRET_KEY={key}
 DEBUG=true
 MIGRATE_ON_START=true
 
-# Unset: a SQLite file, db.sqlite3. For PostgreSQL on this machine, for example:
-# DATABASE_URL=postgres://postgres@127.0.0.1:5432/{PROJECT_SLUG}
+# Unset: a SQLite file, db.sqlite3. {LOCAL_DATABASE[DATABASE]}
 
 # Host names Django serves, and the HTTPS origins forms may be posted from.
 # ALLOWED_HOSTS={DOMAIN_NAME},localhost,127.0.0.1,[::1]
@@ -178,6 +200,20 @@ MIGRATE_ON_START=true
 
 # gunicorn worker processes in bin/web.
 # WEB_CONCURRENCY=2
+{EMAIL if DJANGO_VERSION != "5.2" else ""}"""
+
+
+LOCAL_DATABASE = {
+    "postgresql": f"""For PostgreSQL on this machine, for example:
+# DATABASE_URL=postgres://postgres@127.0.0.1:5432/{PROJECT_SLUG}""",
+    "mysql": f"""For MariaDB or MySQL on this machine, for example:
+# DATABASE_URL=mysql://root@127.0.0.1:3306/{PROJECT_SLUG}""",
+}
+
+EMAIL = """
+# The SMTP server mail goes to: smtp+tls://USER:PASSWORD@HOST:587, smtps://...:465 or
+# smtp://HOST:25. Unset, mail is printed while DEBUG is on.
+# EMAIL_URL=smtp+tls://apikey:secret@smtp.example.com:587
 """
 
 

@@ -75,8 +75,9 @@ def test_generated_python_passes_ruff_with_the_project_settings(project, tools):
 
 def render_hook(name, directory, **answers):
     """hooks/<name>.py rendered as cookiecutter renders it, written into directory."""
-    context = {"cookiecutter": {**json.loads((TEMPLATE / "cookiecutter.json").read_text()),
-                                "project_slug": "exampleproject", **answers,
+    defaults = {key: value[0] if isinstance(value, list) else value  # a choice: its first
+                for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()}
+    context = {"cookiecutter": {**defaults, "project_slug": "exampleproject", **answers,
                                 "_repo_dir": str(TEMPLATE)}}
     source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
     rendered = directory / f"{name}.py"

@@ -2,7 +2,7 @@
 URL configuration for {{ cookiecutter.project_slug }} project.
 
 The `urlpatterns` list routes URLs to views. For more information please see:
-    https://docs.djangoproject.com/en/5.2/topics/http/urls/
+    https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/http/urls/
 
 /health/ is not here: HealthCheckMiddleware (health.py) answers it before any URL
 routing, host check or HTTPS redirect.
