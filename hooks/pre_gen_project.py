@@ -38,8 +38,9 @@ RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text(enc
 # The choices the prompts offer; a replay file could hold anything.
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 PYTHON_VERSIONS = CHOICES["python_version"]
-# The oldest Python each Django series runs on (its Requires-Python; a test compares).
-DJANGO_PYTHON = {"5.2": "3.10", "6.1": "3.12"}
+# The oldest Python each Django series runs on: its Requires-Python, as
+# hooks/requirements.py found it.
+DJANGO_PYTHON = json.loads((TEMPLATE / "hooks" / "django_python.json").read_text(encoding="utf-8"))
 
 # Django names tables `<app>_<model>` and PostgreSQL keeps 63 bytes of a name (MySQL 64):
 # 40 leaves a model name 22 characters before Django shortens the table name with a hash.

@@ -1,4 +1,5 @@
-"""Write the pins of every requirement set into the project's requirements.txt template.
+"""Write the pins of every requirement set into the project's requirements.txt template,
+and the oldest Python of each Django series into hooks/django_python.json.
 
     python hooks/requirements.py
 
@@ -15,6 +16,9 @@ hooks/reserved_names.py, then the tests.
 The driver for mysql is mysqlclient (the one Django documents). It has no wheels for
 Linux, so resolving it builds its metadata: install pkg-config and the MariaDB client
 headers first (Debian: pkg-config libmariadb-dev).
+
+django_python.json holds what each series' Requires-Python says, as the version the
+pre-generation hook compares python_version with ({"6.1": "3.12"}).
 """
 
 import json
@@ -27,6 +31,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 REQUIREMENTS = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt"
+DJANGO_PYTHON = TEMPLATE / "hooks" / "django_python.json"
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 
 COMMON = ["dj-database-url", "gunicorn", "python-dotenv"]
@@ -88,7 +93,8 @@ def resolve(python, requirements):
             raise SystemExit(f"pip could not resolve {requirements} with {python}:\n"
                              f"{done.stderr}")
         items = json.loads(report.read_text())["install"]
-    return {item["metadata"]["name"]: (item["metadata"]["version"], item["requested"])
+    return {item["metadata"]["name"]: (item["metadata"]["version"], item["requested"],
+                                       item["metadata"].get("requires_python", ""))
             for item in items}
 
 
@@ -124,7 +130,7 @@ def pin_lines(resolved, spelled):
                 runs[-1][1].append(python)
             else:
                 runs.append((found[0], [python]))
-        requested = any(resolved[python].get(name, (None, False))[1] for python in versions)
+        requested = any(resolved[python].get(name, (None, False, ""))[1] for python in versions)
         lines = [f"{spelled.get(name.lower(), name)}=={version}"
                  f"{marker(versions, chosen) if len(runs) > 1 else ''}"
                  for version, chosen in runs]
@@ -151,7 +157,7 @@ def main():
     pythons = {version: interpreter(version) for version in offered}
     for version, python in pythons.items():
         print(f"Python {version}: {python or 'not found, takes its neighbour pins'}")
-    sets = {}
+    sets, django_python = {}, {}
     for key, requirements in requirement_sets().items():
         resolved = {}
         for version, python in pythons.items():
@@ -162,9 +168,12 @@ def main():
         spelled = {re.split(r"[\[~=]", r)[0].lower(): re.split(r"[~=]", r)[0]
                    for r in requirements}
         sets[key] = pin_lines(resolved, spelled)
+        requires = next(iter(resolved.values()))["Django"][2]
+        django_python[key.split()[0]] = re.fullmatch(r">=\s*(\d+\.\d+)", requires).group(1)
         print(f"{key}: resolved with Python {', '.join(resolved)}")
     REQUIREMENTS.write_text(render(sets))
-    print(f"wrote {REQUIREMENTS.relative_to(TEMPLATE)}")
+    DJANGO_PYTHON.write_text(json.dumps(django_python, indent=2) + "\n")
+    print(f"wrote {REQUIREMENTS.relative_to(TEMPLATE)} and {DJANGO_PYTHON.relative_to(TEMPLATE)}")
     return 0
 
 
