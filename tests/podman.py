@@ -11,8 +11,9 @@ layout) and ulimits no higher than the sandbox allows.
 The stand-in: the Dockerfile starts `FROM python:X-slim-trixie`, and no registry is
 reachable. `debootstrap --variant=minbase trixie`, from the mirror the machine's apt
 already uses, gives Debian trixie; on it, Debian's `python3` as a virtualenv in /usr/local
-puts `python` and `pip` in /usr/local/bin as the official image does, with the apt and
-dpkg settings of Debian's slim images (no apt caches, docs or locales). It is tagged
+puts `python` and `pip` in /usr/local/bin as the official image does, with Python's
+headers as the official image has them (the mysql bakes compile mysqlclient against them)
+and the apt and dpkg settings of Debian's slim images (no apt caches, docs or locales). It is tagged
 `python:3.13-slim-trixie` in this storage only, and rebuilt when its recipe changes.
 """
 
@@ -65,7 +66,7 @@ COPY docker-clean /etc/apt/apt.conf.d/docker-clean
 COPY docker-slim /etc/dpkg/dpkg.cfg.d/docker
 RUN rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* \\
     && apt-get update \\
-    && apt-get install -y --no-install-recommends python3 python3-venv \\
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-dev \\
     && rm -rf /var/lib/apt/lists/* \\
     && python3 -m venv /usr/local
 # pip in the build reaches the package index through whatever this machine trusts.

@@ -41,12 +41,14 @@ def database_url(name):
     return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
 
 
-def convox_run(podman, image, namespace, env, *command, detach=False, name=None):
-    """`podman run` as a rack runs the image: its own user and command unless given."""
+def convox_run(podman, image, namespace, env, *command, detach=False, name=None,
+               sockets=SOCKET_DIR):
+    """`podman run` as a rack runs the image: its own user and command unless given;
+    `sockets` is the database's socket folder, mounted in."""
     options = [
         "--network", f"ns:{namespace.path}",
         "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
-        "--volume", f"{SOCKET_DIR}:{SOCKET_DIR}",
+        "--volume", f"{sockets}:{sockets}",
         *[f"--env={key}={value}" for key, value in env.items()],
     ]
     if detach:
@@ -90,16 +92,18 @@ class Web:
                 if f'"GET {path} HTTP/1.0"' in line]
 
 
-def start(podman, image, namespace, database):
-    """Migrate as a one-off run, then start the image's command; returns the Web."""
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url(database),
+def start(podman, image, namespace, database, url=database_url, sockets=SOCKET_DIR):
+    """Migrate as a one-off run, then start the image's command; returns the Web.
+    `url(database)` is its DATABASE_URL, through the socket in `sockets`."""
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": url(database),
            "PORT": str(ROUTER_PORT)}
-    convox_run(podman, image, namespace, env, "python", "manage.py", "migrate", "--noinput")
+    convox_run(podman, image, namespace, env, "python", "manage.py", "migrate", "--noinput",
+               sockets=sockets)
     convox_run(podman, image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
                "python", "manage.py", "createsuperuser", "--noinput",
-               "--username", SUPERUSER[0], "--email", "admin@example.com")
+               "--username", SUPERUSER[0], "--email", "admin@example.com", sockets=sockets)
     name = f"{namespace.name}-web"
-    convox_run(podman, image, namespace, env, detach=True, name=name)
+    convox_run(podman, image, namespace, env, detach=True, name=name, sockets=sockets)
     web = Web(name, namespace, database)
     wait_until_healthy(podman, name, namespace)
     return web

@@ -77,14 +77,22 @@ class Web:
 
 
 @pytest.fixture(scope="module")
-def web(image, nginx, fresh_database, tmp_path_factory):
+def proxied_database(fresh_database):
+    """(proxy, DATABASE_URL): a new PostgreSQL database, behind a proxy the tests can break."""
+    proxy = DatabaseProxy()
+    yield proxy, f"postgres://postgres@127.0.0.1:{proxy.port}/{fresh_database()}"
+    proxy.close()
+
+
+@pytest.fixture(scope="module")
+def web(image, nginx, proxied_database, tmp_path_factory):
     for port in (4000, 4001):
         assert port_is_free(port), f"port {port} is taken: bin/web's nginx listens on it"
-    proxy = DatabaseProxy()
+    proxy, url = proxied_database
     env = {
         **image.env,
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{proxy.port}/{fresh_database()}",
+        "DATABASE_URL": url,
         "PORT": str(free_port()),  # the rack sets it from convox.yml's port
     }
     # What a release does once, before it takes traffic (`convox run web python manage.py migrate`).
@@ -107,7 +115,6 @@ def web(image, nginx, fresh_database, tmp_path_factory):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        proxy.close()
 
 
 def wait_until_healthy(web, logs, seconds=30):
