@@ -3,30 +3,25 @@ Django 6.1 with the mysql answer, built from its two-stage Dockerfile by podman,
 Convox runs it against the machine's MariaDB (its Unix socket mounted in), and seen by
 Chromium; and what the first stage keeps out of the image."""
 
+import inspect
 import json
 import secrets
 
 import pytest
+import test_image
 from combinations import SERVED
 from conftest import MARIADB_SOCKET, mariadb_url, mysql_client
-from test_image import (  # noqa: F401 (fixtures and tests, run here on this image)
-    router,
-    start,
-    test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin,
-    test_admin_login_signs_the_superuser_in,
-    test_every_process_runs_as_the_images_unprivileged_user,
-    test_hashed_static_files_come_from_nginx_cached_for_a_year,
-    test_only_tmp_is_writable,
-    test_podman_stop_ends_the_container_well_within_the_grace_period,
-    test_port_4000_redirects_pages_and_answers_health_checks,
-    test_port_4001_serves_the_client_the_proxy_header_names,
-    test_router_port_serves_the_home_page_as_https,
-    test_the_images_healthcheck_passes_inside_the_container,
-)
+from test_image import router, start  # noqa: F401 (its fixtures, used here)
 
 pytestmark = pytest.mark.slow
 
-SOCKETS = MARIADB_SOCKET.rsplit("/", 1)[0]
+SOCKETS = MARIADB_SOCKET.rsplit("/", 1)[0]  # the folder mounted into the container
+
+# Every test of test_image.py that runs on its `web`, here on this bake's, in that module's
+# order (its last one stops the server).
+for _name, _test in list(vars(test_image).items()):
+    if _name.startswith("test_") and "web" in inspect.signature(_test).parameters:
+        globals()[_name] = _test
 
 
 @pytest.fixture(scope="module")
