@@ -143,12 +143,14 @@ def requirements_python(tmp_path_factory):
     requirements.txt: one per distinct requirement set, built once per session."""
     import combinations
 
-    built, lock = {}, threading.Lock()
+    built, locks, lock = {}, {}, threading.Lock()
 
     def python(project):
         requirements = (project / "requirements.txt").read_text()
         series = re.search(r"^Django==(\d+\.\d+)\.", requirements, re.MULTILINE).group(1)
-        with lock:
+        with lock:  # one lock per set: two sets may build at once, one set only once
+            set_lock = locks.setdefault(requirements, threading.Lock())
+        with set_lock:
             if requirements not in built:
                 base = combinations.python_for(series)
                 require(base, f"a Python {combinations.DJANGO_PYTHON[series]} or later for"

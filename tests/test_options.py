@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import combinations
@@ -108,7 +109,16 @@ def test_an_answer_outside_the_choices_is_refused_in_one_line(
 
 
 @pytest.fixture(scope="module")
-def minimums(combination_projects, requirements_python):
+def python_of(combination_projects, requirements_python):
+    """python_of(row) -> the python of the row's requirement set; every set's virtualenv
+    is built first, two at a time."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(requirements_python, [combination_projects[row] for row in ONE_PER_SET]))
+    return lambda row: requirements_python(combination_projects[row])
+
+
+@pytest.fixture(scope="module")
+def minimums(python_of):
     """{series: {"mariadb": (10, 11), "mysql": (8, 4)}}, as each pinned Django states them."""
     probe = ("import json\n"
              "from types import SimpleNamespace\n"
@@ -119,7 +129,7 @@ def minimums(combination_projects, requirements_python):
              "mysql_is_mariadb=engine == 'mariadb'))) for engine in ('mariadb', 'mysql')}))\n")
     found = {}
     for row in ONE_PER_SET:
-        python = requirements_python(combination_projects[row])
+        python = python_of(row)
         found.setdefault(row[0], {key: tuple(value) for key, value in
                                   json.loads(run(python, "-c", probe, cwd="/").stdout).items()})
     return found
@@ -180,9 +190,9 @@ def test_every_combination_passes_hadolint_ruff_and_the_compose_schema(combinati
 
 @pytest.mark.slow
 @pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
-def test_every_combination_passes_check(row, combination_projects, requirements_python):
+def test_every_combination_passes_check(row, combination_projects, python_of):
     project = combination_projects[row]
-    done = run(requirements_python(project), "manage.py", "check", "--fail-level", "WARNING",
+    done = run(python_of(row), "manage.py", "check", "--fail-level", "WARNING",
                cwd=project)
     assert "System check identified no issues" in done.stdout
 
@@ -243,8 +253,8 @@ def run_tests(python, project, env):
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_migrations_and_the_project_tests_run_on_sqlite(row, combination_projects,
-                                                        requirements_python, tmp_path):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+                                                        python_of, tmp_path):
+    project, python = combination_projects[row], python_of(row)
     env = {"DEBUG": "true"}
     run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
     assert (project / "db.sqlite3").stat().st_size > 0
@@ -255,8 +265,8 @@ def test_migrations_and_the_project_tests_run_on_sqlite(row, combination_project
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_migrations_checks_and_the_project_tests_run_on_the_database_server(
-        row, combination_projects, requirements_python, server_url):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+        row, combination_projects, python_of, server_url):
+    project, python = combination_projects[row], python_of(row)
     database = row[1]
     env = {"DEBUG": "true", "DATABASE_URL": server_url(database)}
     run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
@@ -287,8 +297,8 @@ def production(url):
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_deploy_checks_pass_with_only_a_key_and_a_database(row, combination_projects,
-                                                           requirements_python, server_url):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+                                                           python_of, server_url):
+    project, python = combination_projects[row], python_of(row)
     # A server that answers: Django's MySQL backend asks it about its version in the checks.
     env = production(server_url(row[1]))
     done = run(python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", cwd=project,
@@ -308,8 +318,8 @@ def test_deploy_checks_pass_with_only_a_key_and_a_database(row, combination_proj
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_the_app_is_what_the_series_own_startapp_makes(row, combination_projects,
-                                                        requirements_python, tmp_path):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+                                                        python_of, tmp_path):
+    project, python = combination_projects[row], python_of(row)
     target = tmp_path / "startapp" / "exampleapp"
     target.mkdir(parents=True)
     # From outside the target's folder, so the empty app folder is not importable.
@@ -334,8 +344,8 @@ def section_links(source):
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_settings_read_like_the_series_own_startproject(row, combination_projects,
-                                                        requirements_python, tmp_path):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+                                                        python_of, tmp_path):
+    project, python = combination_projects[row], python_of(row)
     run(python, "-m", "django", "startproject", "exampleproject", tmp_path, cwd=tmp_path)
     theirs = (tmp_path / "exampleproject" / "settings.py").read_text()
     ours = (project / "exampleproject" / "settings.py").read_text()
@@ -358,8 +368,8 @@ MAILING = [row for row in ONE_PER_SET if row[0] != "5.2"]
 @pytest.mark.slow
 @pytest.mark.parametrize("row", MAILING, ids=map(row_id, MAILING))
 def test_mail_goes_to_the_smtp_server_email_url_names(row, combination_projects,
-                                                      requirements_python):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+                                                      python_of):
+    project, python = combination_projects[row], python_of(row)
     env = production("sqlite:///:memory:")
     with SMTPServer() as server:
         run(python, "manage.py", "sendtestemail", "someone@example.com", cwd=project,
@@ -383,8 +393,8 @@ def test_mail_goes_to_the_smtp_server_email_url_names(row, combination_projects,
 @pytest.mark.slow
 @pytest.mark.parametrize("row", MAILING, ids=map(row_id, MAILING))
 def test_mail_is_printed_while_debug_is_on_and_a_bad_email_url_says_why(
-        row, combination_projects, requirements_python):
-    project, python = combination_projects[row], requirements_python(combination_projects[row])
+        row, combination_projects, python_of):
+    project, python = combination_projects[row], python_of(row)
     env = {"SECRET_KEY": "x" * 50, "DEBUG": "true", "DATABASE_URL": "sqlite:///:memory:"}
     done = run(python, "manage.py", "sendtestemail", "someone@example.com", cwd=project, env=env)
     assert "To: someone@example.com" in done.stdout
@@ -398,10 +408,9 @@ def test_mail_is_printed_while_debug_is_on_and_a_bad_email_url_says_why(
 
 
 @pytest.mark.slow
-def test_each_series_oldest_python_is_its_requires_python(combination_projects,
-                                                          requirements_python):
+def test_each_series_oldest_python_is_its_requires_python(python_of):
     for row in ONE_PER_SET:
-        python = requirements_python(combination_projects[row])
+        python = python_of(row)
         requires = run(python, "-c", "from importlib.metadata import metadata; "
                        "print(metadata('Django')['Requires-Python'])", cwd="/").stdout.strip()
         assert requires == f">={DJANGO_PYTHON[row[0]]}", (row, requires)
