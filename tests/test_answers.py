@@ -91,7 +91,6 @@ CATALOGUE = [
     ("app label", {"project_slug": "auth"}, ("project_slug",)),
     *(("installed module", {"app_name": name}, ("app_name",))
       for name in RESERVED["modules"]["5.2 postgresql"]),  # the default answers' set
-    ("installed module", {"app_name": "psycopg", "database": "mysql"}, BAKES),
     ("installed module", {"project_slug": "psycopg"}, ("project_slug",)),
     ("cookiecutter's module", {"app_name": "jinja2"}, BAKES),
     ("cookiecutter's module", {"app_name": "yaml"}, BAKES),

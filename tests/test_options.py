@@ -105,6 +105,13 @@ def test_an_answer_outside_the_choices_is_refused_in_one_line(
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
+def test_a_module_only_the_other_database_installs_is_a_name_the_app_may_take(bake):
+    # hooks/reserved_names.json keeps a set of modules per django_version and database.
+    result = bake(app_name="psycopg", database="mysql")
+    assert result.exit_code == 0, result.exception
+    assert (result.project_path / "psycopg" / "apps.py").is_file()
+
+
 # Every combination
 
 
@@ -195,6 +202,20 @@ def test_every_combination_passes_check(row, combination_projects, python_of):
     done = run(python_of(row), "manage.py", "check", "--fail-level", "WARNING",
                cwd=project)
     assert "System check identified no issues" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=map(row_id, ONE_PER_SET))
+def test_env_file_lists_every_variable_the_settings_read_with_the_database_scheme(
+        row, combination_projects):
+    project = combination_projects[row]
+    read = set(re.findall(r"environ\.get\('([A-Z_]+)'",
+                          (project / "exampleproject" / "settings.py").read_text()))
+    env_file = (project / ".env").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z_]+)=", env_file, re.MULTILINE))
+    assert read <= listed, read - listed
+    assert ("EMAIL_URL" in read) is (row[0] != "5.2")
+    assert f"# DATABASE_URL={SCHEMES[row[1]]}" in env_file
 
 
 # The database-version rule catches what it is for
