@@ -11,9 +11,11 @@ Django series' own startapp and startproject make.
 import ast
 import itertools
 import json
+import os
 import re
 import secrets
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from smtp_server import SMTPServer
 
 DRIVERS = {"postgresql": "psycopg[binary]", "mysql": "mysqlclient"}
 SCHEMES = {"postgresql": "postgres://", "mysql": "mysql://"}
+THIS_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 ENGINES = {"postgresql": "django.db.backends.postgresql", "mysql": "django.db.backends.mysql"}
 
 
@@ -110,6 +113,25 @@ def test_a_module_only_the_other_database_installs_is_a_name_the_app_may_take(ba
     result = bake(app_name="psycopg", database="mysql")
     assert result.exit_code == 0, result.exception
     assert (result.project_path / "psycopg" / "apps.py").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(combinations.accepted("6.1", THIS_PYTHON),
+                    reason="this interpreter runs Django 6.1 itself")
+def test_a_series_no_python_here_runs_is_refused_in_one_line_naming_it(tools, tmp_path):
+    # Only cookiecutter's own Python on PATH: the hook finds none that Django 6.1 runs on.
+    done = subprocess.run(
+        [tools["cookiecutter"], "--no-input", "--output-dir", tmp_path / "out", TEMPLATE,
+         "django_version=6.1"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": str(Path(tools["cookiecutter"]).parent),
+             "HOME": str(tmp_path)})
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: startapp")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("ERROR: startapp needs Django==6.1.")
+    assert f"for Python {THIS_PYTHON}, the newest here" in errors[0]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
 # Every combination
