@@ -43,10 +43,9 @@ import netns
 import stack
 from bake import write_config
 from load import WRK_REPORT, wrk
-from traffic import CLIENT, sign_in
+from traffic import CLIENT, ROUTER_HEADERS, sign_in
 
 TEMPLATE = HERE.parent
-POSTGRES_SOCKET_DIR = "/var/run/postgresql"
 CONCURRENCIES = (1, 16, 64)
 ROUTER_PORT = 3000
 COLD_STARTS = 5
@@ -134,13 +133,13 @@ class Database:
     def psql(self, sql):
         import psycopg
 
-        with psycopg.connect(host=POSTGRES_SOCKET_DIR, user="postgres", dbname="postgres",
+        with psycopg.connect(host=stack.POSTGRES_SOCKET_DIR, user="postgres", dbname="postgres",
                              autocommit=True) as connection:
             connection.execute(sql)
 
     @property
     def url(self):
-        return f"postgres://postgres@{POSTGRES_SOCKET_DIR.replace('/', '%2F')}/{self.name}"
+        return stack.socket_url(self.name)
 
 
 def pss_mib(pid):
@@ -156,17 +155,17 @@ def pss_mib(pid):
 
 
 def pages(web):
-    home = web.fetch(ROUTER_PORT, "/").body
+    home = web.fetch(ROUTER_PORT, "/", headers=ROUTER_HEADERS).body
     stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', home).group(1)
     signed_in = sign_in(4001, proxy_client=CLIENT, namespace=web.namespace)
     session = re.search(r"sessionid=[^;]+", " ".join(signed_in.headers.get_all("Set-Cookie")))
     found = {
-        "home": ("/", {}),
-        "health": ("/health/", {}),
-        "static": (stylesheet, {}),
-        "admin": ("/admin/", {"Cookie": session.group(0)}),
-        "django-view": ("/benchmark/django/", {}),
-        "bare-wsgi": ("/benchmark/wsgi/", {}),
+        "home": ("/", ROUTER_HEADERS),
+        "health": ("/health/", ROUTER_HEADERS),
+        "static": (stylesheet, ROUTER_HEADERS),
+        "admin": ("/admin/", {**ROUTER_HEADERS, "Cookie": session.group(0)}),
+        "django-view": ("/benchmark/django/", ROUTER_HEADERS),
+        "bare-wsgi": ("/benchmark/wsgi/", ROUTER_HEADERS),
     }
     for name, (path, headers) in found.items():
         response = web.fetch(ROUTER_PORT, path, headers=headers)
@@ -209,11 +208,13 @@ def verdict(met):
     return "met" if met else "NOT met"
 
 
-def report(args, image, results, cold_starts, pss_idle, pss_loaded):
+def report(args, image, results, cold_starts, pss_idle, pss_loaded, load_before):
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"# benchmarks/serve.py --rounds {args.rounds} --duration {args.duration}")
     print(f"# {when}, {os.cpu_count()} CPUs ({platform.machine()}), "
           f"{versions(image.python)}, WEB_CONCURRENCY=2")
+    # Other work on the machine shows in every figure: compare runs made at like loads.
+    print(f"# load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
     print(f"{'page':<12} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     names = dict.fromkeys(name for name, _ in results)
     for name in names:
@@ -251,8 +252,8 @@ def missing():
     for tool, package in (("wrk", "wrk"), ("nginx", "nginx"), ("ip", "iproute2")):
         if not shutil.which(tool, path=f"/usr/sbin{os.pathsep}{os.environ['PATH']}"):
             return f"{tool} (apt-get install {package})"
-    if not Path(POSTGRES_SOCKET_DIR, ".s.PGSQL.5432").exists():
-        return f"PostgreSQL listening in {POSTGRES_SOCKET_DIR}"
+    if not Path(stack.POSTGRES_SOCKET_DIR, ".s.PGSQL.5432").exists():
+        return f"PostgreSQL listening in {stack.POSTGRES_SOCKET_DIR}"
     return None
 
 
@@ -270,6 +271,7 @@ def main():
     if problem:
         sys.exit(f"ERROR: this benchmark needs {problem}")
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as scratch, Database() as database:
         scratch = Path(scratch)
         script = scratch / "report.lua"
@@ -299,7 +301,7 @@ def main():
                 web.stop()
         finally:
             namespace.delete()
-        met = report(args, image, results, cold_starts, pss_idle, pss_loaded)
+        met = report(args, image, results, cold_starts, pss_idle, pss_loaded, load_before)
     return 1 if args.check and not met else 0
 
 

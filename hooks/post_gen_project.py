@@ -8,11 +8,8 @@ project (--overwrite-if-exists) keeps the app and the .env it finds.
 import os
 import re
 import secrets
-import shutil
 import string
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
@@ -41,7 +38,7 @@ def pinned_django():
 
 
 def startapp(target):
-    """Django's startapp, in this interpreter, into the empty folder `target`.
+    """Django's startapp, in this interpreter, into the app folder `target`.
 
     startapp also refuses a name its own interpreter can import. That interpreter runs
     cookiecutter (jinja2, yaml, click, ...), not the project, and the pre-generation hook
@@ -71,6 +68,9 @@ def newest_python():
     Every Django series the template offers runs on the newest Python, and a newer series
     may need a newer one than cookiecutter runs on (Django 6.1 needs 3.12).
     """
+    import shutil
+    import subprocess
+
     found = {sys.version_info[:2]: sys.executable}
     for minor in range(sys.version_info[1] + 1, 30):
         path = shutil.which(f"python3.{minor}")
@@ -83,36 +83,40 @@ def newest_python():
 
 
 def startapp_in_throwaway_venv(requirement, target):
-    """Install the pinned Django in a temporary virtualenv and run startapp there.
+    """Install the pinned Django in a temporary virtualenv, run startapp there, delete it all.
 
     The venv module works where cookiecutter was installed with pipx or `uv tool`
     and no pip sits beside it. The virtualenv runs this very file, with --startapp.
     """
-    env_dir = target.parent / "venv"
+    import subprocess  # imported here: the fast path needs none of these
+    import tempfile
+
     version, base = newest_python()
-    done = subprocess.run([base, "-m", "venv", env_dir], check=False, capture_output=True,
-                          text=True)
-    if done.returncode:
-        raise BakeError(f"could not make a virtualenv with Python {version} ({base}): "
-                        f"{last_line(done.stderr)}")
-    python = env_dir / "bin" / "python"
-    if not python.exists():  # Windows
-        python = env_dir / "Scripts" / "python.exe"
-    install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               requirement]
-    done = subprocess.run(install, check=False, cwd=target.parent, capture_output=True,
-                          text=True)
-    if done.returncode:
-        raise BakeError(
-            f"startapp needs {requirement}, which is not beside cookiecutter, and pip could "
-            f"not install it for Python {version}, the newest here "
-            f"({last_line(done.stderr)}). Install it beside cookiecutter "
-            f"(pip install '{requirement}') or get online, then bake again."
-        )
-    done = subprocess.run([python, __file__, "--startapp", target], check=False,
-                          cwd=target.parent, capture_output=True, text=True)
-    if done.returncode:
-        raise BakeError(last_line(done.stderr).removeprefix("ERROR: "))
+    with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
+        env_dir = Path(scratch) / "venv"
+        done = subprocess.run([base, "-m", "venv", env_dir], check=False, capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise BakeError(f"could not make a virtualenv with Python {version} ({base}): "
+                            f"{last_line(done.stderr)}")
+        python = env_dir / "bin" / "python"
+        if not python.exists():  # Windows
+            python = env_dir / "Scripts" / "python.exe"
+        install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                   requirement]
+        done = subprocess.run(install, check=False, cwd=scratch, capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise BakeError(
+                f"startapp needs {requirement}, which is not beside cookiecutter, and pip "
+                f"could not install it for Python {version}, the newest here "
+                f"({last_line(done.stderr)}). Install it beside cookiecutter "
+                f"(pip install '{requirement}') or get online, then bake again."
+            )
+        done = subprocess.run([python, __file__, "--startapp", target], check=False,
+                              cwd=scratch, capture_output=True, text=True)
+        if done.returncode:
+            raise BakeError(last_line(done.stderr).removeprefix("ERROR: "))
 
 
 def last_line(output):
@@ -120,37 +124,27 @@ def last_line(output):
 
 
 def make_app():
-    """startapp into a scratch folder, then its files into the app folder.
+    """startapp, into the app folder that already holds the template's static/ folder.
 
-    The app folder already holds the template's static/ folder. On a re-bake it may hold
-    the app itself: then it is kept as it is, and Django is not needed.
+    On a re-bake the folder may hold the app itself: then it stays as it is, and Django
+    is not needed.
     """
     app_dir = PROJECT / APP_NAME
     if (app_dir / "apps.py").exists():
         print(f"Kept the existing app {APP_NAME}/ as it is (startapp not run).")
         return
     requirement, series = pinned_django()
-    with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
-        # A folder named after the app, since startapp checks the folder's name too.
-        made = Path(scratch) / APP_NAME
-        made.mkdir()
-        try:
-            import django
-        except ImportError:
-            django = None
-        try:
-            if django is not None and django.VERSION[:2] == series:
-                startapp(made)
-            else:
-                startapp_in_throwaway_venv(requirement, made)
-        except OSError as error:  # say where, when Django's writes do not
-            raise OSError(error.errno, error.strerror, error.filename or str(made)) from error
-        for source in sorted(made.rglob("*")):
-            target = app_dir / source.relative_to(made)
-            if source.is_dir():
-                target.mkdir(exist_ok=True)
-            elif not target.exists():
-                shutil.copyfile(source, target)
+    try:
+        import django
+    except ImportError:
+        django = None
+    try:
+        if django is not None and django.VERSION[:2] == series:
+            startapp(app_dir)
+        else:
+            startapp_in_throwaway_venv(requirement, app_dir)
+    except OSError as error:  # say where, when Django's writes do not
+        raise OSError(error.errno, error.strerror, error.filename or str(app_dir)) from error
 
 
 def secret_key():
@@ -200,6 +194,9 @@ MIGRATE_ON_START=true
 
 # gunicorn worker processes in bin/web.
 # WEB_CONCURRENCY=2
+
+# How long bin/web waits for the database to answer before it gives up.
+# DATABASE_WAIT_SECONDS=30
 {EMAIL if DJANGO_VERSION != "5.2" else ""}"""
 
 

@@ -7,10 +7,10 @@ with exit status 1.
 
 import json
 import keyword
+import os
 import re
 import sys
 import unicodedata
-from pathlib import Path
 
 # `string` first: a replay file may hold any JSON value, and the templates render str().
 RENDERED = {
@@ -30,17 +30,23 @@ ANSWERS = {
     field: value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
     for field, value in RENDERED.items()
 }
-TEMPLATE = Path({{ cookiecutter._repo_dir | tojson }})
+TEMPLATE = {{ cookiecutter._repo_dir | tojson }}
+
+
+def template_json(*path):
+    with open(os.path.join(TEMPLATE, *path), encoding="utf-8") as file:
+        return json.load(file)
+
 
 # Written by hooks/reserved_names.py from requirements.txt, settings.py and the
 # template's own files; a test keeps it in step with them.
-RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text(encoding="utf-8"))
+RESERVED = template_json("hooks", "reserved_names.json")
 # The choices the prompts offer; a replay file could hold anything.
-CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+CHOICES = template_json("cookiecutter.json")
 PYTHON_VERSIONS = CHOICES["python_version"]
 # The oldest Python each Django series runs on: its Requires-Python, as
 # hooks/requirements.py found it.
-DJANGO_PYTHON = json.loads((TEMPLATE / "hooks" / "django_python.json").read_text(encoding="utf-8"))
+DJANGO_PYTHON = template_json("hooks", "django_python.json")
 
 # Django names tables `<app>_<model>` and PostgreSQL keeps 63 bytes of a name (MySQL 64):
 # 40 leaves a model name 22 characters before Django shortens the table name with a hash.

@@ -175,6 +175,7 @@ def project_python(default_project, requirements_python):
 PROJECT_VARIABLES = {
     "SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
     "SECURE_HSTS_SECONDS", "WEB_CONCURRENCY", "MIGRATE_ON_START", "PORT",
+    "DATABASE_WAIT_SECONDS",
 }
 
 
@@ -357,3 +358,8 @@ def namespaces():
     yield make
     for namespace in made:
         namespace.delete()
+
+
+# cookiecutter.json's `_extensions` live in the template folder (local_extensions.py):
+# cookiecutter puts it on sys.path while it renders, and so must a test that renders.
+sys.path.append(str(TEMPLATE))

@@ -7,6 +7,8 @@ change the operating system (apt-get) are skipped and reported; the machine runn
 tests provides nginx the same way. In a multi-stage Dockerfile only the last stage is
 followed: what an earlier stage installs, and the final stage copies from it
 (COPY --from=...), the project's virtualenv already holds; those copies are reported too.
+test_image.py proves that it puts the same files in /app as a real build of the same
+context.
 """
 
 import json

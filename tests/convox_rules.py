@@ -3,6 +3,9 @@
 `check_compose` takes a parsed docker-compose.yml (generation 1, settings in `convox.*`
 labels); `check_convox_yml` takes a parsed convox.yml (today's racks). Both return one
 line per problem, starting with where it is; an empty list means the manifest passes.
+
+Both also refuse a PostgreSQL older than the pinned Django accepts: pass
+`minimum_postgres=minimum_postgres(requirements_text)`.
 """
 
 import math
@@ -12,6 +15,43 @@ from typing import NamedTuple
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PORTS = range(1, 65536)
+
+# The oldest PostgreSQL each Django series accepts (its release notes; from 4.2 on, the
+# backend's DatabaseFeatures.minimum_database_version, which raises NotSupportedError).
+DJANGO_MINIMUM_POSTGRES = {
+    (4, 2): 12,
+    (5, 0): 12,
+    (5, 1): 13,
+    (5, 2): 14,
+    (6, 0): 14,
+    (6, 1): 15,
+}
+
+DJANGO_PIN = re.compile(r"^Django==(\d+)\.(\d+)(?:\.\d+)*\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def pinned_django_series(requirements_text: str) -> tuple[int, int]:
+    """(major, minor) of the `Django==X.Y.Z` line in a requirements file."""
+    match = DJANGO_PIN.search(requirements_text)
+    if not match:
+        raise ValueError("requirements.txt pins no Django==X.Y.Z")
+    return int(match[1]), int(match[2])
+
+
+def minimum_postgres(requirements_text: str) -> int:
+    """The oldest PostgreSQL major version the pinned Django accepts."""
+    series = pinned_django_series(requirements_text)
+    if series not in DJANGO_MINIMUM_POSTGRES:
+        raise ValueError(
+            f"Django {series[0]}.{series[1]} is not in DJANGO_MINIMUM_POSTGRES: add its minimum"
+            " PostgreSQL (django/db/backends/postgresql/features.py, minimum_database_version)"
+        )
+    return DJANGO_MINIMUM_POSTGRES[series]
+
+
+def _major(version) -> int | None:
+    match = re.match(r"(\d+)", str(version))
+    return int(match[1]) if match else None
 
 
 def _is_int(value) -> bool:
@@ -97,12 +137,16 @@ def _declared_container_port(value, ports):
     return f"is not a container port in ports {sorted(ports.container)}"
 
 
+def aws_day_fields_agree(fields: list[str]) -> bool:
+    """AWS cron: "?" in exactly one of day-of-month (3rd field) and day-of-week (5th)."""
+    return (fields[2] == "?") != (fields[4] == "?")
+
+
 def _cron_entry(value, _ports):
-    # AWS cron: five fields, one of day-of-month (3rd) or day-of-week (5th) is "?".
     fields = value.split(maxsplit=5)
     if len(fields) < 6:
         return "must be five cron fields followed by a command"
-    if (fields[2] == "?") == (fields[4] == "?"):
+    if not aws_day_fields_agree(fields):
         return "must have '?' in exactly one of day-of-month and day-of-week"
     return None
 
@@ -217,7 +261,75 @@ def _links(where: str, links, services: dict) -> list[str]:
     return problems
 
 
-def _compose_service(name: str, service, services: dict) -> list[str]:
+# The first generation interpolates $$, $NAME and ${NAME} only (rack pkg/manifest1/
+# interpolate.go): ${NAME:-default}, ${NAME-default} and ${NAME:?error} stay literal.
+COMPOSE_ONLY_INTERPOLATION = re.compile(r"(?<!\$)\$\{[A-Za-z0-9_]*[^A-Za-z0-9_}][^}]*\}")
+
+# What a linked service must declare for the rack to build NAME_URL with a scheme, user,
+# password and database (rack pkg/manifest1/service.go, linkArgs; provider/aws/releases.go).
+LINK_VARIABLES = ("LINK_SCHEME", "LINK_USERNAME", "LINK_PASSWORD", "LINK_PATH", "LINK_PORT")
+
+# convox/postgres, the image older Convox examples link, is PostgreSQL 9.6 (2018).
+OLD_POSTGRES_IMAGES = {"convox/postgres": 9}
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _interpolation(where: str, service) -> list[str]:
+    return [
+        f"{where}: {found!r} stays literal on the first generation, which reads only"
+        " ${NAME}: put the local value in .env"
+        for text in _strings(service)
+        for found in COMPOSE_ONLY_INTERPOLATION.findall(text)
+    ]
+
+
+def _environment_names(env) -> set[str]:
+    if isinstance(env, dict):
+        return set(map(str, env))
+    if isinstance(env, list):
+        return {str(entry).split("=", 1)[0] for entry in env}
+    return set()
+
+
+def _postgres_image(where: str, service: dict, minimum: int | None) -> list[str]:
+    image = str(service.get("image") or "")
+    name, _, tag = image.partition(":")
+    if not image:
+        return []
+    if minimum is not None and name in OLD_POSTGRES_IMAGES:
+        version = OLD_POSTGRES_IMAGES[name]
+        return [
+            f"{where}.image: {image} runs PostgreSQL {version}; Django needs {minimum} or later"
+        ]
+    if name.rsplit("/", 1)[-1] not in ("postgres", "postgis"):
+        return []
+    problems = []
+    major = _major(tag)
+    if major is None:
+        problems.append(f"{where}.image: {image} pins no PostgreSQL major version"
+                        " (e.g. postgres:17)")
+    elif minimum is not None and major < minimum:
+        problems.append(f"{where}.image: {image} is PostgreSQL {major}; Django needs {minimum}"
+                        " or later")
+    declared = _environment_names(service.get("environment"))
+    missing = [variable for variable in LINK_VARIABLES if variable not in declared]
+    if missing:
+        problems.append(f"{where}.environment: lacks {', '.join(missing)}, so a link builds"
+                        " no usable DATABASE_URL")
+    return problems
+
+
+def _compose_service(name: str, service, services: dict, minimum: int | None) -> list[str]:
     where = f"services.{name}"
     if not isinstance(service, dict):
         return [f"{where}: must be a mapping"]
@@ -230,10 +342,12 @@ def _compose_service(name: str, service, services: dict) -> list[str]:
     problems += _links(f"{where}.links", service.get("links") or [], services)
     if "environment" in service:
         problems += _environment(f"{where}.environment", service["environment"], True)
+    problems += _interpolation(where, service)
+    problems += _postgres_image(where, service, minimum)
     return problems
 
 
-def check_compose(doc: dict) -> list[str]:
+def check_compose(doc: dict, minimum_postgres: int | None = None) -> list[str]:
     """Problems in a parsed docker-compose.yml, as generation 1 Convox reads it."""
     problems = []
     if doc.get("version") not in COMPOSE_VERSIONS:
@@ -248,7 +362,7 @@ def check_compose(doc: dict) -> list[str]:
         # Without it Convox reads the file as version 1 and docker compose refuses it.
         problems.append("services: is missing")
     for name, service in services.items():
-        problems += _compose_service(str(name), service, services)
+        problems += _compose_service(str(name), service, services, minimum_postgres)
     return problems
 
 
@@ -336,6 +450,20 @@ def _health(where, value, _doc):
     return problems
 
 
+def _probe(where, value, _doc):
+    """liveness and startupProbe: an HTTP path (or a TCP port) and Kubernetes' timings."""
+    if not isinstance(value, dict):
+        return [f"{where}: must be a mapping with path, grace, interval, timeout, ..."]
+    problems = _path(f"{where}.path", value.get("path")) if "tcpSocketPort" not in value else []
+    for key in ("grace", "interval", "timeout"):
+        if key in value:
+            problems += _whole(f"{where}.{key}", value[key], 0)
+    for key in ("successThreshold", "failureThreshold"):
+        if key in value:
+            problems += _whole(f"{where}.{key}", value[key], 1)
+    return problems
+
+
 def _count(where: str, count) -> list[str]:
     if (_is_int(count) and count >= 0) or (isinstance(count, str) and count.isdigit()):
         return []
@@ -383,6 +511,8 @@ SERVICE_KEYS: dict[str, KeyCheck | None] = {
     "termination": int_fields(grace=(1, math.inf)),
     "timeout": lambda where, value, _doc: _whole(where, value, 1),
     "initContainer": None,
+    "liveness": _probe,
+    "startupProbe": _probe,
     "deployment": int_fields(minimum=(0, 100), maximum=(100, 200)),
     **dict.fromkeys(
         [
@@ -415,11 +545,39 @@ def _service(where: str, service, doc: dict) -> list[str]:
     return problems
 
 
-def _resource(where: str, resource) -> list[str]:
+# What each PostgreSQL resource runs without options.version: v3 racks use the image
+# postgres:10.5 (convox provider/k8s/template/resource/postgres.yml.tmpl), v2 racks RDS 12
+# (rack provider/aws/formation/resource/postgres.json.tmpl); rds-postgres has no default.
+POSTGRES_DEFAULTS = {"postgres": "10.5 on v3 racks, 12 on v2", "rds-postgres": None}
+
+# Options a managed database must have (convox provider/aws/provisioner/rds/metadata.go).
+REQUIRED_OPTIONS = {"rds-postgres": ("class", "version")}
+
+
+def _resource(where: str, resource, minimum: int | None) -> list[str]:
     kind = resource.get("type") if isinstance(resource, dict) else None
-    if kind in RESOURCE_TYPES:
-        return []
-    return [f"{where}.type: {kind!r} is not one of {', '.join(RESOURCE_TYPES)}"]
+    if kind not in RESOURCE_TYPES:
+        return [f"{where}.type: {kind!r} is not one of {', '.join(RESOURCE_TYPES)}"]
+    options = resource.get("options") or {}
+    if not isinstance(options, dict):
+        return [f"{where}.options: must be a mapping"]
+    problems = [f"{where}.options.{key}: is missing ({kind} requires it)"
+                for key in REQUIRED_OPTIONS.get(kind, ()) if key not in options]
+    if kind not in POSTGRES_DEFAULTS or minimum is None:
+        return problems
+    if "version" not in options:
+        if POSTGRES_DEFAULTS[kind]:
+            problems.append(f"{where}.options.version: is missing, so the rack runs PostgreSQL"
+                            f" {POSTGRES_DEFAULTS[kind]}; Django needs {minimum} or later")
+        return problems
+    major = _major(options["version"])
+    if not isinstance(options["version"], str):
+        problems.append(f"{where}.options.version: {options['version']!r} must be quoted text"
+                        ' (e.g. "17")')
+    elif major is None or major < minimum:
+        problems.append(f"{where}.options.version: {options['version']!r} is older than"
+                        f" PostgreSQL {minimum}, the oldest Django accepts")
+    return problems
 
 
 def _timer(where: str, timer, services: dict) -> list[str]:
@@ -430,12 +588,16 @@ def _timer(where: str, timer, services: dict) -> list[str]:
         for key in ("schedule", "command", "service")
         if key not in timer
     ]
-    # Five plain cron fields: today's racks reject the "?" that generation 1 needed.
+    # Five cron fields. v2 racks append " *" (the year) and hand it to AWS, which wants "?"
+    # in exactly one of day-of-month and day-of-week; v3 racks turn "?" into "*".
     schedule = timer.get("schedule")
-    if schedule is not None and not (
-        isinstance(schedule, str) and len(schedule.split()) == 5 and "?" not in schedule
-    ):
-        problems.append(f"{where}.schedule: {schedule!r} must be five cron fields without '?'")
+    fields = schedule.split() if isinstance(schedule, str) else []
+    if schedule is not None and len(fields) != 5:
+        problems.append(f"{where}.schedule: {schedule!r} must be five cron fields")
+    elif schedule is not None and not aws_day_fields_agree(fields):
+        problems.append(f"{where}.schedule: {schedule!r} must have '?' in exactly one of"
+                        " day-of-month and day-of-week, or v2 racks make an AWS cron that"
+                        " AWS refuses (e.g. '0 3 * * ?')")
     if "service" in timer and timer["service"] not in services:
         problems.append(f"{where}.service: {timer['service']} is not under services")
     concurrency = timer.get("concurrency", "Allow")
@@ -446,7 +608,7 @@ def _timer(where: str, timer, services: dict) -> list[str]:
     return problems
 
 
-def check_convox_yml(doc: dict) -> list[str]:
+def check_convox_yml(doc: dict, minimum_postgres: int | None = None) -> list[str]:
     """Problems in a parsed convox.yml, as today's racks read it."""
     problems = [
         f"{key}: is not a convox.yml top-level key" for key in doc if key not in TOP_LEVEL_KEYS
@@ -458,7 +620,7 @@ def check_convox_yml(doc: dict) -> list[str]:
         sections[section], found = _mapping(section, doc.get(section))
         problems += found + _names(section, sections[section])
     for name, resource in sections["resources"].items():
-        problems += _resource(f"resources.{name}", resource)
+        problems += _resource(f"resources.{name}", resource, minimum_postgres)
     for name, service in sections["services"].items():
         problems += _service(f"services.{name}", service, doc)
     for name, timer in sections["timers"].items():

@@ -49,8 +49,18 @@ class Namespace:
     def run(self, argv, **kwargs):
         return subprocess.run(self.command(argv), **kwargs)
 
+    def add_address(self, address):
+        """Give the namespace's loopback one more address (say, a private one)."""
+        subprocess.run(["ip", "-n", self.name, "addr", "add", f"{address}/32", "dev", "lo"],
+                       check=True)
+        return address
+
     def connect(self, port, host="127.0.0.1", timeout=30):
-        """A TCP socket connected to host:port as seen from inside the namespace."""
+        """A TCP socket connected to host:port as seen from inside the namespace.
+
+        Connected to an address of add_address(), the server sees that address as the
+        peer's: a request that seems to come from a rack's balancer or router.
+        """
         outcome = {}
 
         def inside():

@@ -29,8 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from traffic import fetch
+
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convox-template-tests"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SOCKET_DIR = "/var/run/postgresql"  # PostgreSQL's, mounted into every container
 SUITE = "trixie"
 STANDIN = "localhost/convox-template-standin"
 
@@ -42,8 +45,8 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 runtime = "runc"
 """
 
-# What Debian's official slim images set (debuerreotype): apt keeps no caches, dpkg
-# installs no documentation or translations.
+# As Debian's official images are made (debuerreotype): apt keeps no caches, and, as in
+# the slim variant the python image starts from, dpkg installs no docs or translations.
 APT_CONF = """\
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
 APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
@@ -87,12 +90,12 @@ def missing():
     return None
 
 
-def apt_mirror():
+def apt_mirror(etc=Path("/etc")):
     """The Debian archive the machine's apt uses: the entry for its own release's suite."""
-    codename = re.search(r"^VERSION_CODENAME=(\S+)", Path("/etc/os-release").read_text(),
+    codename = re.search(r"^VERSION_CODENAME=(\S+)", (etc / "os-release").read_text(),
                          re.MULTILINE).group(1)
     entries = []  # (URIs, suites) of every deb source
-    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+    for path in [etc / "apt/sources.list", *sorted((etc / "apt/sources.list.d").glob("*"))]:
         if not path.is_file():
             continue
         text = path.read_text()
@@ -109,7 +112,13 @@ def apt_mirror():
     for uris, suites in entries:
         if codename in suites and uris:
             return uris[0].rstrip("/")
-    raise RuntimeError(f"no Debian mirror for {codename} in apt's sources (/etc/apt)")
+    raise RuntimeError(f"no Debian mirror for {codename} in apt's sources ({etc / 'apt'})")
+
+
+def database_url(name):
+    """The machine's PostgreSQL through its Unix socket, as a container with it mounted
+    reaches it."""
+    return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
 
 
 class Podman:
@@ -120,7 +129,9 @@ class Podman:
         self.root.mkdir(parents=True, exist_ok=True)
         conf, storage = self.root / "containers.conf", self.root / "storage.conf"
         conf.write_text(CONTAINERS_CONF)
-        run_root = Path("/run") / f"convox-template-tests-{hashlib.sha256(bytes(self.root)).hexdigest()[:8]}"
+        # Run state belongs in /run, which a reboot empties; one folder per storage.
+        digest = hashlib.sha256(bytes(self.root)).hexdigest()[:8]
+        run_root = Path("/run") / f"convox-template-tests-{digest}"
         storage.write_text(
             "[storage]\n"
             'driver = "overlay"\n'
@@ -145,6 +156,38 @@ class Podman:
                     "--layers", *options, "-t", tag, context, timeout=600,
                     stderr=subprocess.STDOUT, capture_output=False, stdout=subprocess.PIPE)
         return done.stdout
+
+    def run_as_convox(self, image, namespace, env, *command, name=None, sockets=SOCKET_DIR):
+        """`podman run` as a rack runs the image: its own user, a read-only root with only
+        /tmp writable, in `namespace` (netns.Namespace), with the database's socket folder
+        (`sockets`, PostgreSQL's unless given) mounted; detached when given a name, else a
+        one-off that is removed after it."""
+        options = [
+            "--network", f"ns:{namespace.path}",
+            "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
+            "--volume", f"{sockets}:{sockets}",
+            *[f"--env={key}={value}" for key, value in env.items()],
+        ]
+        options += ["--detach", "--name", name] if name else ["--rm"]
+        return self("run", *options, image, *command, timeout=120)
+
+    def state(self, container, field):
+        """A field of the container's State, as podman inspect prints it."""
+        return self("inspect", "--format", f"{{{{.State.{field}}}}}", container).stdout.strip()
+
+    def wait_until_healthy(self, name, namespace, seconds=60):
+        """Seconds from now until /health/ answers 200 on port 4000 in `namespace`."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            if self.state(name, "Running") != "true":
+                raise AssertionError(f"{name} stopped:\n{self('logs', name).stderr}")
+            try:
+                if fetch(4000, "/health/", namespace=namespace, timeout=5).status == 200:
+                    return time.monotonic() - started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"no 200 from /health/ in {seconds} s:\n{self('logs', name).stderr}")
 
     def exists(self, image):
         return self("image", "exists", image, check=False).returncode == 0
@@ -173,13 +216,16 @@ def standin_recipe(mirror):
             "ca": hashlib.sha256(CA_BUNDLE.read_bytes()).hexdigest()}
 
 
+def standin_key(recipe):
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def standin_base(podman, log=print):
     """Tag the stand-in as python:X-slim-trixie, building it first unless its recipe is
     cached; returns (tag, seconds spent building it, 0 when cached)."""
     mirror = apt_mirror()
     recipe = standin_recipe(mirror)
-    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
-    image = f"{STANDIN}:{key}"
+    image = f"{STANDIN}:{standin_key(recipe)}"
     started = time.monotonic()
     with open(podman.root / "standin.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, for every test session
@@ -187,15 +233,17 @@ def standin_base(podman, log=print):
         if built:
             log(f"building the stand-in base {image} (Debian {SUITE} from {mirror})")
             _build_standin(podman, mirror, image)
-            for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}",
-                              "--filter", f"reference={STANDIN}").stdout.split():
-                if old != image:
-                    podman("rmi", old, check=False)
         built_in = time.monotonic() - started if built else 0.0
         version = podman("run", "--rm", "--network", "none", image, "python", "-c",
                          "import sys; print('%d.%d' % sys.version_info[:2])").stdout.strip()
         tag = f"docker.io/library/python:{version}-slim-{SUITE}"
         podman("tag", image, tag)
+        # Stand-ins of earlier recipes, now tagged by nothing else: their layers go too.
+        for old in podman("images", "--format", "{{.Repository}}:{{.Tag}}",
+                          "--filter", f"reference={STANDIN}").stdout.split():
+            # The filter lists every name of a matching image: keep the python tag.
+            if old.startswith(f"{STANDIN}:") and old != image:
+                podman("rmi", old, check=False)
     return tag, built_in
 
 
@@ -203,12 +251,15 @@ def _build_standin(podman, mirror, image):
     with tempfile.TemporaryDirectory(dir=podman.root, prefix="standin-") as scratch:
         scratch = Path(scratch)
         rootfs = scratch / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], check=True,
-                       capture_output=True)
+        done = subprocess.run(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror],
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise AssertionError(f"debootstrap {SUITE} from {mirror} exited {done.returncode}:\n"
+                                 f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
         rootfs_image = f"localhost/convox-template-rootfs:{secrets.token_hex(4)}"
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         podman("import", "-", rootfs_image, stdin=tar.stdout)
-        tar.wait()
+        assert tar.wait() == 0, f"tar of {rootfs} failed"
         shutil.rmtree(rootfs)
         context = scratch / "context"
         context.mkdir()

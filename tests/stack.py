@@ -13,12 +13,19 @@ import secrets
 import signal
 import subprocess
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from traffic import SUPERUSER, fetch
 
 HEALTH = "/health/"
+POSTGRES_SOCKET_DIR = "/var/run/postgresql"
+
+
+def socket_url(database, folder=POSTGRES_SOCKET_DIR):
+    """A DATABASE_URL for PostgreSQL's Unix socket, which a network namespace still reaches."""
+    return f"postgres://postgres@{urllib.parse.quote(folder, safe='')}/{database}"
 
 
 def manage(image, env, *args, timeout=120):

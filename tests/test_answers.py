@@ -2,8 +2,9 @@
 
 CATALOGUE is the specification: an answer, and either BAKES (the project passes `check`)
 or the field each broken rule names (one line each, nothing written, a non-zero exit).
-One accepted answer of each kind also migrates on PostgreSQL, with a model of its own,
-and shows the answer on its home page exactly as typed.
+One accepted answer of each kind, given a model with a long name, also passes its own
+tests (on SQLite), migrates on PostgreSQL, and shows the answer on its home page exactly
+as typed.
 
 Answers reach the templates as a person types them at cookiecutter's prompts: through a
 replay file. `--no-input` answers are rendered as Jinja first; typed ones are not.
@@ -142,6 +143,14 @@ CATALOGUE = [
     ("leading digit", {"project_name": "3D Printer Shop"}, BAKES),
     ("leading digit", {"project_name": "1984"}, BAKES),
     ("leading digit", {"project_slug": "2fast"}, ("project_slug",)),
+    # A name whose slug the project already uses gets a suffix: djangoproject.
+    ("name of a taken slug", {"project_name": "Django"}, BAKES),
+    ("name of a taken slug", {"project_name": "Class"}, BAKES),
+    ("name of a taken slug", {"project_name": "Admin"}, BAKES),
+    ("name of a taken slug", {"project_name": "Email"}, BAKES),
+    ("name of a taken slug", {"project_name": "Templates"}, BAKES),
+    ("name of a taken slug", {"project_name": "Example App"}, BAKES),
+    ("name of a taken slug", {"project_name": "Typing Extensions"}, BAKES),
     ("several fields", {"project_slug": "my-site", "email": "nope", "domain_name": "http://x.com"},
      ("project_slug", "email", "domain_name")),
 ]
@@ -291,8 +300,9 @@ ONE_OF_EACH_KIND = list({kind: row_id(kind, answers) for kind, answers in revers
 
 @pytest.fixture(scope="session")
 def on_postgres(accepted_projects, project_python, fresh_database, tmp_path_factory):
-    """One accepted bake of each kind, with a model added, migrated on a new PostgreSQL
-    database, its page read through the test client: {row id: (answers, probe result)}."""
+    """One accepted bake of each kind, with a model added: its own tests on SQLite, then
+    migrated on a new PostgreSQL database and its page read through the test client.
+    {row id: (answers, probe result)}."""
     def migrate_and_read(row):
         answers, baked = accepted_projects[row]
         project = tmp_path_factory.mktemp("postgres") / baked.name
@@ -301,11 +311,16 @@ def on_postgres(accepted_projects, project_python, fresh_database, tmp_path_fact
             models.write(MODEL_SOURCE)
         env = {"DEBUG": "true",
                "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{fresh_database()}"}
-        run(project_python, "manage.py", "makemigrations", answers["app_name"], cwd=project,
-            env=env)
-        run(project_python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
-        probe = run(project_python, "-c", PAGE_PROBE, answers["project_slug"],
-                    answers["app_name"], MODEL, cwd=project, env=env)
+        try:
+            run(project_python, "manage.py", "makemigrations", answers["app_name"],
+                cwd=project, env=env)
+            # The project's own tests, on SQLite: its migrations, the new one included.
+            run(project_python, "manage.py", "test", cwd=project)
+            run(project_python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
+            probe = run(project_python, "-c", PAGE_PROBE, answers["project_slug"],
+                        answers["app_name"], MODEL, cwd=project, env=env)
+        except AssertionError as failed:  # reported by the row's own test
+            return answers, {"failed": str(failed)}
         return answers, json.loads(probe.stdout)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -345,9 +360,10 @@ def as_shown(text):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_OF_EACH_KIND)
-def test_accepted_answer_migrates_on_postgresql_and_shows_on_the_home_page_as_typed(
+def test_accepted_answer_passes_its_tests_migrates_on_postgresql_and_shows_as_typed(
         row, on_postgres):
     answers, result = on_postgres[row]
+    assert "failed" not in result, result.get("failed")
     assert result["rows"] == 1
     assert len(result["table"]) <= 63, result["table"]
     assert result["status"] == 200
@@ -355,3 +371,36 @@ def test_accepted_answer_migrates_on_postgresql_and_shows_on_the_home_page_as_ty
     assert page.first("title") == as_shown(answers["project_name"])
     assert page.first("h1") == as_shown(f"{answers['project_name']} is running")
     assert page.first("p") == as_shown(answers["description"])
+
+
+MESSAGES = [
+    # (answers, the one line the hook prints, after "ERROR: ")
+    ({"app_name": "admin"},
+     ("app_name: 'admin' is the label of django.contrib.admin, which settings.py installs;"
+      " Django needs app labels to be unique; for example: blog")),
+    ({"app_name": "sqlparse"},
+     ("app_name: 'sqlparse' is a module of sqlparse==0.6.1, which requirements.txt installs;"
+      " a package of that name would shadow it; for example: blog")),
+    ({"project_slug": "json"},
+     ("project_slug: 'json' collides with a module of the Python standard library of that"
+      " name; for example: mysite")),
+    ({"app_name": "env"},
+     "app_name: 'env' is a name the project's .gitignore keeps out of git; for example: blog"),
+    ({"domain_name": "bücher.example"},
+     ("domain_name: 'bücher.example' must be written in ASCII, as the xn-- form of an"
+      " international name (xn--bcher-kva.example); for example: example.com")),
+    ({"project_name": "x" * 10_000},
+     (f"project_name: {'x' * 40!r}... (10000 characters) must be at most 100 characters;"
+      " for example: Example Project")),
+    ({"python_version": "3.12\nRUN sh"},
+     ("python_version: '3.12\\nRUN sh' must be one of 3.13, 3.12, 3.11, 3.10;"
+      " for example: 3.13")),
+]
+
+
+@pytest.mark.parametrize(("answers", "line"), MESSAGES, ids=[line[:24] for _, line in MESSAGES])
+def test_refusal_names_what_the_answer_collides_with(answers, line, tmp_path, capfd,
+                                                      _cookiecutter_config_file):
+    with pytest.raises(FailedHookException):
+        bake_as_typed(answers, tmp_path / "out", _cookiecutter_config_file)
+    assert capfd.readouterr().err.splitlines() == [f"ERROR: {line}"]

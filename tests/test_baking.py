@@ -155,6 +155,16 @@ def test_empty_slug_is_refused_by_the_hook(tools, tmp_path):
     assert not any((tmp_path / "out").rglob("*"))
 
 
+def test_a_refusal_prints_the_hooks_lines_and_no_traceback(tools, tmp_path):
+    done = bake_with_cli(tools["cookiecutter"], tmp_path, "app_name=auth", "email=nope")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    assert [line.split(":")[1] for line in done.stderr.splitlines()] == [" app_name", " email"]
+    # Beside the hook's lines, only cookiecutter's own closing line.
+    assert done.stdout.splitlines() == ["Hook script failed (exit status: 1)"]
+    assert not any((tmp_path / "out").rglob("*"))
+
+
 def test_bad_answers_in_several_fields_give_one_line_each(bake, capfd):
     result = bake(project_slug="my-site", email="nope", domain_name="http://x.com")
     errors = error_lines(capfd)
@@ -304,3 +314,26 @@ def test_post_generation_failure_is_one_line_naming_its_cause(
     assert done.returncode == 1
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert re.fullmatch(expected, done.stderr.strip()), done.stderr
+
+
+@pytest.mark.slow
+def test_startapp_refusal_without_django_is_reported_as_a_refusal(
+        cookiecutter_without_django, default_project, tmp_path):
+    # The hook's slow path: Django installed in a throwaway virtualenv, then startapp there.
+    project = app_less_copy(default_project, tmp_path)
+    hook = render_hook("post_gen_project", tmp_path, app_name="not-valid")
+    done = subprocess.run([cookiecutter_without_django.with_name("python"), hook], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    refusal = ("ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. "
+               "Please make sure the name is a valid identifier.")
+    assert done.stderr.splitlines() == [refusal]
+
+
+@pytest.mark.slow
+def test_rebake_without_django_and_offline_keeps_the_app(
+        cookiecutter_without_django, baked_with_cli, tmp_path):
+    offline = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path), "PIP_CONFIG_FILE": os.devnull}
+    done = bake_with_cli(cookiecutter_without_django, tmp_path, "--overwrite-if-exists", **offline)
+    assert done.returncode == 0, done.stderr
+    assert "Kept the existing app exampleapp/ as it is" in done.stdout

@@ -1,13 +1,80 @@
 """The files Convox reads: Dockerfile, .dockerignore, docker-compose.yml (first
 generation) and convox.yml (today's racks), linted and held to Convox's rules."""
 
+import ast
 import re
 import runpy
 import subprocess
 
 import container
 import yaml
-from convox_rules import check_compose, check_convox_yml
+from conftest import PROJECT_VARIABLES
+from convox_rules import check_compose, check_convox_yml, minimum_postgres
+
+# A default the code computes (say, from another variable): the manifest declares NAME=,
+# which the code reads as unset.
+COMPUTED = object()
+
+# Set by the rack or the operating system, never by the app's environment.
+SET_BY_THE_RACK = {"PORT"}  # from convox.yml's `port:`; resources add NAME_URL below
+SET_BY_THE_SYSTEM = {"TMPDIR", "PWD"}
+
+
+def _literal(node):
+    if isinstance(node, ast.Constant):
+        return "" if node.value is None else str(node.value)
+    return COMPUTED
+
+
+def _python_reads(tree):
+    """{NAME: default} for os.environ.get / os.getenv / os.environ[...] and env_list()."""
+    found = {}
+    for node in ast.walk(tree):
+        default = None
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            # os.environ.get('NAME') or 'default'
+            node, default = node.values[0], _literal(node.values[-1])
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            key = node.slice
+        elif isinstance(node, ast.Call) and ast.unparse(node.func) == "dj_database_url.config":
+            key = ast.Constant("DATABASE_URL")  # dj-database-url's own default variable
+        elif isinstance(node, ast.Call) and node.args and ast.unparse(node.func) in (
+                "os.environ.get", "os.getenv", "env_list"):
+            key = node.args[0]
+            if default is None and len(node.args) > 1:
+                default = _literal(node.args[1])
+        else:
+            continue
+        # A name passed in (env_list's own body) is counted where env_list is called.
+        if isinstance(key, ast.Constant) and (default is not None or key.value not in found):
+            found[key.value] = default
+    return found
+
+
+def variables_read(project):
+    """Every environment variable the project reads, with the default the code gives it.
+
+    From the Python the container runs (settings, gunicorn.conf.py, the project package)
+    and from bin/web. The default is the text used when the variable is unset, None when
+    there is none, COMPUTED when the code works it out.
+    """
+    package = project / project.name
+    found = {}
+    for path in [project / "gunicorn.conf.py", *sorted(package.glob("*.py"))]:
+        for name, default in _python_reads(ast.parse(path.read_text())).items():
+            if found.get(name) is None:
+                found[name] = default
+    script = (project / "bin" / "web").read_text()
+    for name, default in re.findall(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}", script):
+        if found.get(name) is None:
+            found[name] = default or None
+    return found
+
+
+def declared(manifest_web):
+    """{NAME: default or None} from a convox.yml service's environment."""
+    entries = (entry.split("=", 1) for entry in manifest_web.get("environment", []))
+    return {entry[0]: entry[1] if len(entry) == 2 else None for entry in entries}
 
 
 def load(project, name):
@@ -69,7 +136,10 @@ def test_dockerfile_starts_bin_web_and_checks_health_without_curl(default_projec
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build(default_project):
     patterns = container.ignore_patterns(default_project)
     kept_out = [".env", ".git", ".convox", ".venv", "venv", "db.sqlite3", "staticfiles",
-                "exampleproject/__pycache__", "exampleapp/__pycache__", ".pytest_cache"]
+                "exampleproject/__pycache__", "exampleapp/__pycache__", ".pytest_cache",
+                # Docker matches from the context's root: these need `**/`.
+                "exampleapp/.env", "exampleproject/.env.local", ".coverage", "htmlcov",
+                "exampleapp/htmlcov", "exampleapp/views.pyc", "exampleapp/db.sqlite3"]
     sent = ["manage.py", "bin", "conf", "requirements.txt", "exampleapp/static", "templates"]
     assert [path for path in kept_out if not container.ignored(path, patterns)] == []
     assert [path for path in sent if container.ignored(path, patterns)] == []
@@ -83,31 +153,117 @@ def test_compose_file_is_valid_against_the_compose_specification(project, tools)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def pinned_minimum_postgres(project):
+    return minimum_postgres((project / "requirements.txt").read_text())
+
+
 def test_compose_file_follows_the_first_generation_rules(project):
-    assert check_compose(load(project, "docker-compose.yml")) == []
+    doc = load(project, "docker-compose.yml")
+    assert check_compose(doc, pinned_minimum_postgres(project)) == []
 
 
 def test_compose_file_is_the_seeds_manifest_with_a_health_check(default_project):
     services = load(default_project, "docker-compose.yml")["services"]
-    web, database = services["web"], services["database"]
+    web = services["web"]
     assert web["build"] == "."
     assert web["ports"] == ["80:4000", "443:4001"]
     assert web["links"] == ["database"]
     assert {"convox.port.443.protocol=tls", "convox.port.443.proxy=true",
-            "convox.health.path=/health/"} <= set(web["labels"])
-    assert "SECRET_KEY" in web["environment"]  # no value: required
-    assert "DATABASE_URL=postgres://postgres:password@database:5432/app" in web["environment"]
-    assert database == {"image": "convox/postgres", "ports": [5432]}
+            "convox.health.path=/health/",
+            "convox.cron.clearsessions=0 3 * * ? python manage.py clearsessions",
+            } <= set(web["labels"])
+    # No value: `convox start -g 1` and `docker compose` both take these from .env.
+    assert {"SECRET_KEY", "DEBUG", "MIGRATE_ON_START"} <= set(web["environment"])
+
+
+def link_url(database):
+    """The DATABASE_URL a first-generation link builds (rack pkg/manifest1, linkArgs)."""
+    env = dict(entry.split("=", 1) for entry in database["environment"])
+    return (f"{env['LINK_SCHEME']}://{env['LINK_USERNAME']}:{env['LINK_PASSWORD']}"
+            f"@database:{env['LINK_PORT']}{env['LINK_PATH']}")
+
+
+def test_compose_database_is_postgres_17_and_its_link_gives_compose_the_same_url(project):
+    services = load(project, "docker-compose.yml")["services"]
+    database = services["database"]
+    env = dict(entry.split("=", 1) for entry in database["environment"])
+    assert database["image"] == "postgres:17"
+    assert link_url(database) == "postgres://postgres:password@database:5432/app"
+    # The official image makes that user, password and database from POSTGRES_*.
+    assert (env["POSTGRES_PASSWORD"], env["POSTGRES_DB"]) == ("password", "app")
+    assert env.get("POSTGRES_USER", "postgres") == env["LINK_USERNAME"]
+    assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
+
+
+def test_env_file_gives_every_value_compose_requires(project):
+    lines = (project / ".env").read_text().splitlines()
+    local = {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
+    web = load(project, "docker-compose.yml")["services"]["web"]
+    required = {entry for entry in web["environment"] if "=" not in entry}
+    assert required - local == set()
 
 
 def test_convox_yml_follows_the_rules_of_todays_racks(project):
-    assert check_convox_yml(load(project, "convox.yml")) == []
+    doc = load(project, "convox.yml")
+    assert check_convox_yml(doc, pinned_minimum_postgres(project)) == []
+
+
+def test_convox_yml_web_declares_every_variable_the_project_reads(project):
+    manifest = load(project, "convox.yml")
+    web = manifest["services"]["web"]
+    given = SET_BY_THE_RACK | {f"{name.upper()}_URL" for name in web["resources"]}
+    read = {name: default for name, default in variables_read(project).items()
+            if name not in given | SET_BY_THE_SYSTEM}
+    env = declared(web)
+    assert sorted(env) == sorted(read)
+    for name, default in read.items():
+        if default is COMPUTED:
+            assert env[name] == "", f"{name}: the code computes its default; declare {name}="
+        elif default:
+            assert env[name] == default, f"{name}: the code's default is {default!r}"
+    assert env["SECRET_KEY"] is None  # required: no default in the manifest
+
+
+def test_the_variable_reader_sees_what_settings_read(default_project):
+    read = variables_read(default_project)
+    assert read["ALLOWED_HOSTS"] == "example.com,localhost,127.0.0.1,[::1]"
+    assert read["CSRF_TRUSTED_ORIGINS"] is COMPUTED
+    assert read["SECURE_HSTS_SECONDS"] == "31536000"
+    assert read["WEB_CONCURRENCY"] == "2"
+    assert read["MIGRATE_ON_START"] == "false"
+    assert read["DATABASE_WAIT_SECONDS"] == "30"
+    assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "PORT"} <= set(read)
+
+
+def test_tests_never_inherit_a_variable_the_project_reads(default_project):
+    assert set(variables_read(default_project)) - SET_BY_THE_SYSTEM <= PROJECT_VARIABLES
+
+
+def test_readme_lists_every_variable_the_project_reads(project):
+    readme = (project / "README.md").read_text()
+    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
+    assert table == set(variables_read(project)) - SET_BY_THE_SYSTEM
+
+
+def test_convox_yml_routes_the_baked_domain_and_probes_liveness_after_start_up(
+        default_project, custom_project):
+    for project, domain in ((default_project, "example.com"),
+                            (custom_project, "shop.cafe.example")):
+        web = load(project, "convox.yml")["services"]["web"]
+        assert web["domain"] == domain
+    wait = int(variables_read(default_project)["DATABASE_WAIT_SECONDS"])
+    startup = web["startupProbe"]
+    assert web["liveness"]["path"] == startup["path"] == web["health"]["path"] == "/health/"
+    # Kubernetes kills a container its startup probe gives up on: not before bin/web has
+    # waited for the database and started.
+    assert startup["grace"] + startup["failureThreshold"] * startup["interval"] > wait + 20
 
 
 def test_convox_yml_web_service_matches_the_container(default_project):
     manifest = load(default_project, "convox.yml")
     web = manifest["services"]["web"]
-    assert manifest["resources"]["database"]["type"] == "postgres"
+    assert manifest["resources"]["database"] == {"type": "postgres",
+                                                 "options": {"version": "17"}}
     assert web["build"] == "."
     assert web["resources"] == ["database"]
     assert web["health"]["path"] == "/health/"
@@ -118,7 +274,8 @@ def test_convox_yml_web_service_matches_the_container(default_project):
     timer = manifest["timers"]["clearsessions"]
     assert timer["command"] == "python manage.py clearsessions"
     assert timer["service"] == "web"
-    assert timer["schedule"].split()[2:] == ["*", "*", "*"]  # once a day
+    # Once a day; "?" so that v2 racks make a cron expression AWS accepts.
+    assert timer["schedule"] == "0 3 * * ?"
 
 
 def test_nginx_and_gunicorn_timeouts_agree_with_convox(default_project):
@@ -128,6 +285,11 @@ def test_nginx_and_gunicorn_timeouts_agree_with_convox(default_project):
     shutdown = int(re.search(r"worker_shutdown_timeout (\d+)s;", nginx).group(1))
     grace = load(default_project, "convox.yml")["services"]["web"]["termination"]["grace"]
     assert gunicorn["timeout"] < read_timeout < 60  # 60 s: Convox's request timeout
-    assert shutdown < grace and gunicorn["graceful_timeout"] < grace
+    # bin/web stops nginx, then gunicorn: both within 40 s, under the grace period.
+    assert shutdown + gunicorn["graceful_timeout"] <= 40 < grace
+    # nginx keeps idle connections longer than the first generation's balancer does.
+    keepalive = int(re.search(r"keepalive_timeout (\d+)s;", nginx).group(1))
+    labels = load(default_project, "docker-compose.yml")["services"]["web"]["labels"]
+    assert keepalive > int(dict(label.split("=", 1) for label in labels)["convox.idle.timeout"])
     assert gunicorn["control_socket_disable"] is True
     assert gunicorn["worker_tmp_dir"] == "/dev/shm"

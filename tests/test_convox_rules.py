@@ -6,7 +6,13 @@ problem, naming the field it changed.
 
 import pytest
 import yaml
-from convox_rules import check_compose, check_convox_yml
+from convox_rules import (
+    DJANGO_MINIMUM_POSTGRES,
+    check_compose,
+    check_convox_yml,
+    minimum_postgres,
+    pinned_django_series,
+)
 
 GOOD_COMPOSE = """
 version: "2"
@@ -27,7 +33,14 @@ services:
       - "80:4000"
       - "443:4001"
   database:
-    image: convox/postgres
+    image: postgres:17
+    environment:
+      - POSTGRES_PASSWORD=password
+      - LINK_SCHEME=postgres
+      - LINK_USERNAME=postgres
+      - LINK_PASSWORD=password
+      - LINK_PATH=/app
+      - LINK_PORT=5432
     ports:
       - 5432
 """
@@ -36,6 +49,8 @@ GOOD_CONVOX_YML = """
 resources:
   database:
     type: postgres
+    options:
+      version: "17"
 services:
   web:
     build: .
@@ -54,9 +69,19 @@ services:
       count: 1
     termination:
       grace: 45
+    liveness:
+      path: /health/
+      grace: 10
+      interval: 10
+      timeout: 5
+      failureThreshold: 6
+    startupProbe:
+      path: /health/
+      interval: 5
+      failureThreshold: 12
 timers:
   clearsessions:
-    schedule: "0 3 * * *"
+    schedule: "0 3 * * ?"
     command: python manage.py clearsessions
     service: web
     concurrency: Forbid
@@ -101,8 +126,62 @@ def assert_one_problem(problems, expected):
 # --- docker-compose.yml (generation 1) -------------------------------------------------
 
 
+# The pinned series the checker is run with in test_convox_manifests.py.
+MINIMUM = 14
+
+
+def set_database(**settings):
+    return lambda doc: doc["services"]["database"].update(settings)
+
+
+def set_resource(**settings):
+    return lambda doc: doc["resources"]["database"].update(settings)
+
+
+def set_options(**options):
+    return lambda doc: doc["resources"]["database"].setdefault("options", {}).update(options)
+
+
+def test_the_pinned_django_series_is_read_from_requirements():
+    text = "# pins\nDjango==5.2.19\ndj-database-url==3.1.2\n"
+    assert pinned_django_series(text) == (5, 2)
+    assert minimum_postgres(text) == 14
+    assert minimum_postgres("django==6.1.0\n") == 15
+    with pytest.raises(ValueError, match="Django 9.0 is not in DJANGO_MINIMUM_POSTGRES"):
+        minimum_postgres("Django==9.0.1\n")
+    with pytest.raises(ValueError, match="pins no Django"):
+        minimum_postgres("Django>=5.2\n")
+
+
+def test_minimum_postgres_table_agrees_with_the_installed_django():
+    from django import VERSION
+    from django.db.backends.postgresql.features import DatabaseFeatures
+
+    assert DJANGO_MINIMUM_POSTGRES[VERSION[:2]] == DatabaseFeatures.minimum_database_version[0]
+
+
 def test_good_compose_has_no_problems():
-    assert check_compose(yaml.safe_load(GOOD_COMPOSE)) == []
+    assert check_compose(yaml.safe_load(GOOD_COMPOSE), MINIMUM) == []
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        pytest.param(set_database(image="convox/postgres"),
+                     "services.database.image: convox/postgres runs PostgreSQL 9; Django needs 14",
+                     id="convox_postgres_image_is_9_6"),
+        pytest.param(set_database(image="postgres:13-alpine"),
+                     "services.database.image: postgres:13-alpine is PostgreSQL 13; Django needs 14",
+                     id="postgres_13_image"),
+        pytest.param(set_database(image="postgres"),
+                     "services.database.image: postgres pins no PostgreSQL major version",
+                     id="untagged_postgres_image"),
+        pytest.param(lambda d: d["services"]["database"]["environment"].remove("LINK_PATH=/app"),
+                     "services.database.environment: lacks LINK_PATH", id="link_path_missing"),
+    ],
+)
+def test_compose_refuses_a_postgres_older_than_django_accepts(change, expected):
+    assert_one_problem(check_compose(changed(GOOD_COMPOSE, change), MINIMUM), expected)
 
 
 def test_compose_labels_as_a_mapping_are_read_like_the_list():
@@ -128,10 +207,12 @@ def test_compose_labels_as_a_mapping_are_read_like_the_list():
         pytest.param(add_label("convox.deployment.maximum=100"), id="deployment_maximum"),
         pytest.param(set_web(links=["database:db"]), id="link_with_alias"),
         pytest.param(add_label("com.example.team=web"), id="non_convox_label_is_ignored"),
+        pytest.param(set_web(environment=["SECRET_KEY", "DEBUG=${DEBUG}", "HOME=$$HOME"]),
+                     id="plain_interpolation_and_escaped_dollar"),
     ],
 )
 def test_compose_accepts_documented_alternatives(change):
-    assert check_compose(changed(GOOD_COMPOSE, change)) == []
+    assert check_compose(changed(GOOD_COMPOSE, change), MINIMUM) == []
 
 
 @pytest.mark.parametrize(
@@ -236,6 +317,11 @@ def test_compose_accepts_documented_alternatives(change):
         pytest.param(set_web(environment="DEBUG=false"),
                      "services.web.environment: must be a list or a mapping",
                      id="environment_as_string"),
+        pytest.param(set_web(environment=["SECRET_KEY", "DEBUG=${DEBUG:-false}"]),
+                     "services.web: '${DEBUG:-false}' stays literal on the first generation",
+                     id="interpolation_with_default"),
+        pytest.param(set_web(environment=["SECRET_KEY", "DEBUG=${DEBUG?set it}"]),
+                     "'${DEBUG?set it}' stays literal", id="interpolation_with_error"),
     ],
 )
 def test_compose_reports_each_broken_rule(change, expected):
@@ -246,7 +332,32 @@ def test_compose_reports_each_broken_rule(change, expected):
 
 
 def test_good_convox_yml_has_no_problems():
-    assert check_convox_yml(yaml.safe_load(GOOD_CONVOX_YML)) == []
+    assert check_convox_yml(yaml.safe_load(GOOD_CONVOX_YML), MINIMUM) == []
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        pytest.param(lambda d: d["resources"]["database"].pop("options"),
+                     "resources.database.options.version: is missing, so the rack runs"
+                     " PostgreSQL 10.5 on v3 racks, 12 on v2", id="postgres_without_version"),
+        pytest.param(set_options(version="13"),
+                     "resources.database.options.version: '13' is older than PostgreSQL 14",
+                     id="postgres_13"),
+        pytest.param(set_options(version="9.6"), "'9.6' is older than PostgreSQL 14",
+                     id="postgres_9_6"),
+        pytest.param(set_options(version=17), "resources.database.options.version: 17 must be"
+                     " quoted text", id="version_as_a_number"),
+        pytest.param(set_resource(type="rds-postgres", options={"class": "db.t4g.micro"}),
+                     "resources.database.options.version: is missing (rds-postgres requires it)",
+                     id="rds_postgres_without_version"),
+        pytest.param(set_resource(type="rds-postgres", options={"version": "17"}),
+                     "resources.database.options.class: is missing (rds-postgres requires it)",
+                     id="rds_postgres_without_class"),
+    ],
+)
+def test_convox_yml_refuses_a_postgres_older_than_django_accepts(change, expected):
+    assert_one_problem(check_convox_yml(changed(GOOD_CONVOX_YML, change), MINIMUM), expected)
 
 
 @pytest.mark.parametrize(
@@ -265,10 +376,17 @@ def test_good_convox_yml_has_no_problems():
         pytest.param(lambda d: d.update(environment=["TZ=UTC"]), id="top_level_environment"),
         pytest.param(lambda d: d["timers"]["clearsessions"].pop("concurrency"),
                      id="timer_concurrency_is_optional"),
+        pytest.param(set_timer(schedule="0 3 ? * MON"), id="timer_question_in_day_of_month"),
+        pytest.param(set_options(version="17.2"), id="postgres_minor_version"),
+        pytest.param(set_resource(type="rds-postgres", options={
+            "class": "db.t4g.micro", "version": "17", "storage": 20, "encrypted": True,
+            "deletionProtection": True, "backupRetentionPeriod": 7}), id="rds_postgres"),
+        pytest.param(set_web(startupProbe={"tcpSocketPort": "3000", "grace": 30}),
+                     id="startup_probe_on_a_tcp_port"),
     ],
 )
 def test_convox_yml_accepts_documented_alternatives(change):
-    assert check_convox_yml(changed(GOOD_CONVOX_YML, change)) == []
+    assert check_convox_yml(changed(GOOD_CONVOX_YML, change), MINIMUM) == []
 
 
 @pytest.mark.parametrize(
@@ -354,8 +472,22 @@ def test_convox_yml_accepts_documented_alternatives(change):
                      id="timer_schedule_four_fields"),
         pytest.param(set_timer(schedule="0 3 * * ? *"), "timers.clearsessions.schedule:",
                      id="timer_schedule_in_aws_six_field_form"),
-        pytest.param(set_timer(schedule="0 3 * * ?"), "must be five cron fields without '?'",
-                     id="timer_schedule_with_question_mark"),
+        pytest.param(set_timer(schedule="0 3 * * *"),
+                     "timers.clearsessions.schedule: '0 3 * * *' must have '?' in exactly one",
+                     id="timer_schedule_v2_turns_into_an_invalid_aws_cron"),
+        pytest.param(set_timer(schedule="0 3 ? * ?"), "must have '?' in exactly one",
+                     id="timer_schedule_with_two_question_marks"),
+        pytest.param(set_in_web("liveness", path="health/"),
+                     "services.web.liveness.path: 'health/' must be a path", id="liveness_path"),
+        pytest.param(set_in_web("liveness", failureThreshold=0),
+                     "services.web.liveness.failureThreshold: 0 must be an integer >= 1",
+                     id="liveness_failure_threshold_zero"),
+        pytest.param(set_web(startupProbe={"grace": 30}),
+                     "services.web.startupProbe.path: None must be a path",
+                     id="startup_probe_without_path"),
+        pytest.param(set_in_web("startupProbe", interval="5s"),
+                     "services.web.startupProbe.interval: '5s' must be an integer >= 0",
+                     id="startup_probe_interval_not_integer"),
         pytest.param(set_timer(service="worker"),
                      "timers.clearsessions.service: worker is not under services",
                      id="timer_service_not_declared"),

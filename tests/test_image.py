@@ -11,6 +11,7 @@ PostgreSQL through its Unix socket, mounted in; nothing listens on the machine's
 
 import errno
 import hashlib
+import http.client
 import json
 import re
 import secrets
@@ -25,57 +26,14 @@ import container
 import psycopg
 import pytest
 from conftest import POSTGRES, project_env, require
-from podman import steps_from_cache
-from traffic import CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
+from podman import SOCKET_DIR, database_url, steps_from_cache
+from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 3000  # convox.yml's port: the rack sets PORT from it
 GRACE = 45  # convox.yml's termination grace
-SOCKET_DIR = "/var/run/postgresql"
 BROWSER = Path(__file__).with_name("browser.py")
-
-
-def database_url(name):
-    """The machine's PostgreSQL through its Unix socket, which the container has mounted."""
-    return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
-
-
-def convox_run(podman, image, namespace, env, *command, detach=False, name=None,
-               sockets=SOCKET_DIR):
-    """`podman run` as a rack runs the image: its own user and command unless given;
-    `sockets` is the database's socket folder, mounted in."""
-    options = [
-        "--network", f"ns:{namespace.path}",
-        "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
-        "--volume", f"{sockets}:{sockets}",
-        *[f"--env={key}={value}" for key, value in env.items()],
-    ]
-    if detach:
-        options += ["--detach", "--name", name]
-    else:
-        options += ["--rm"]
-    return podman("run", *options, image, *command, timeout=120)
-
-
-def state(podman, name, field):
-    return podman("inspect", "--format", f"{{{{.State.{field}}}}}", name).stdout.strip()
-
-
-def wait_until_healthy(podman, name, namespace, seconds=60):
-    """Seconds from now until /health/ answers 200 on port 4000."""
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if state(podman, name, "Running") != "true":
-            pytest.fail(f"the container stopped:\n{podman('logs', name).stdout}"
-                        f"{podman('logs', name).stderr}")
-        try:
-            if fetch(4000, "/health/", namespace=namespace, timeout=5).status == 200:
-                return time.monotonic() - started
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"no 200 from /health/ in {seconds} s:\n{podman('logs', name).stderr}")
 
 
 @dataclass
@@ -84,34 +42,34 @@ class Web:
     namespace: object
     database: str
 
-    def gunicorn_log_lines(self, podman, path):
-        # nginx talks HTTP/1.0 to gunicorn, the tests HTTP/1.1 to nginx: that tells the
-        # two access logs apart.
-        time.sleep(0.3)
+    def access_log_lines(self, podman, marker):
+        """nginx's access log lines (one a request) that hold marker."""
+        time.sleep(0.3)  # the log goes through a pipe
         return [line for line in podman("logs", self.name).stdout.splitlines()
-                if f'"GET {path} HTTP/1.0"' in line]
+                if marker in line]
 
 
 def start(podman, image, namespace, database, url=database_url, sockets=SOCKET_DIR):
     """Migrate as a one-off run, then start the image's command; returns the Web.
-    `url(database)` is its DATABASE_URL, through the socket in `sockets`."""
+    `url(database)` is its DATABASE_URL, through the socket in the folder `sockets`."""
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": url(database),
            "PORT": str(ROUTER_PORT)}
-    convox_run(podman, image, namespace, env, "python", "manage.py", "migrate", "--noinput",
-               sockets=sockets)
-    convox_run(podman, image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
-               "python", "manage.py", "createsuperuser", "--noinput",
-               "--username", SUPERUSER[0], "--email", "admin@example.com", sockets=sockets)
+    podman.run_as_convox(image, namespace, env, "python", "manage.py", "migrate", "--noinput",
+                         sockets=sockets)
+    podman.run_as_convox(image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
+                         "python", "manage.py", "createsuperuser", "--noinput",
+                         "--username", SUPERUSER[0], "--email", "admin@example.com",
+                         sockets=sockets)
     name = f"{namespace.name}-web"
-    convox_run(podman, image, namespace, env, detach=True, name=name, sockets=sockets)
-    web = Web(name, namespace, database)
-    wait_until_healthy(podman, name, namespace)
-    return web
+    podman.run_as_convox(image, namespace, env, name=name, sockets=sockets)
+    podman.wait_until_healthy(name, namespace)
+    return Web(name, namespace, database)
 
 
 @pytest.fixture(scope="module")
 def web(podman, real_image, namespaces, fresh_database):
     namespace = namespaces("img")
+    namespace.add_address(BALANCER)
     try:
         yield start(podman, real_image, namespace, fresh_database())
     finally:
@@ -145,14 +103,14 @@ def test_every_process_runs_as_the_images_unprivileged_user(web, podman, real_im
     user = podman.inspect(real_image, "{{.Config.User}}")
     uid, gid = user.split(":")
     assert uid != "0" and gid != "0"
-    found = processes(int(state(podman, web.name, "Pid")))
+    found = processes(int(podman.state(web.name, "Pid")))
     names = {name for name, _, _ in found.values()}
     assert "nginx" in names and any(name.startswith("gunicorn") for name in names), names
     assert {pid: found[pid] for pid in found if found[pid][1:] != ({uid}, {gid})} == {}
 
 
 def test_router_port_serves_the_home_page_as_https(web):
-    response = fetch(ROUTER_PORT, "/", namespace=web.namespace)
+    response = fetch(ROUTER_PORT, "/", namespace=web.namespace, headers=ROUTER_HEADERS)
     assert response.status == 200
     assert "Example Project is running" in response.body
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
@@ -167,21 +125,28 @@ def test_port_4000_redirects_pages_and_answers_health_checks(web):
 
 
 def test_port_4001_serves_the_client_the_proxy_header_names(web, podman):
-    response = fetch(4001, "/", proxy_client=CLIENT, namespace=web.namespace,
-                     headers={"X-Forwarded-For": "198.51.100.66"})
+    marker = secrets.token_hex(4)
+    response = fetch(4001, f"/?m={marker}", proxy_client=CLIENT, namespace=web.namespace,
+                     host=BALANCER, headers={"X-Forwarded-For": "198.51.100.66"})
     assert response.status == 200
     assert "Example Project is running" in response.body
-    assert [line.split(" ")[0] for line in web.gunicorn_log_lines(podman, "/")][-1] == CLIENT
+    assert [line.split(" ")[0] for line in web.access_log_lines(podman, marker)] == [CLIENT]
+
+
+def test_port_4001_refuses_connections_without_a_proxy_header(web):
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+        fetch(4001, "/", namespace=web.namespace)
 
 
 def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
-    home = fetch(ROUTER_PORT, "/", namespace=web.namespace).body
+    home = fetch(ROUTER_PORT, "/", namespace=web.namespace, headers=ROUTER_HEADERS).body
     stylesheet = re.search(r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"', home).group(1)
     response = fetch(ROUTER_PORT, stylesheet, namespace=web.namespace)
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/css"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert web.gunicorn_log_lines(podman, stylesheet) == []  # nginx answered it alone
+    # nginx answered it alone: no time spent upstream ("-" in the log's upstream field).
+    assert web.access_log_lines(podman, f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
 
 
 def test_the_images_healthcheck_passes_inside_the_container(web, podman, real_image):
@@ -297,7 +262,7 @@ def test_podman_stop_ends_the_container_well_within_the_grace_period(web, podman
     started = time.monotonic()
     podman("stop", "--time", GRACE, web.name, timeout=GRACE + 15)
     stopped_in = time.monotonic() - started
-    assert state(podman, web.name, "ExitCode") == "0"
+    assert podman.state(web.name, "ExitCode") == "0"
     assert stopped_in < GRACE / 3, f"took {stopped_in:.1f} s of the {GRACE} s grace"
 
 

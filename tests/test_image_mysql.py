@@ -12,6 +12,7 @@ import test_image
 from combinations import SERVED
 from conftest import MARIADB_SOCKET, mariadb_url, mysql_client
 from test_image import router, start  # noqa: F401 (its fixtures, used here)
+from traffic import BALANCER
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +37,7 @@ def real_image(podman, combination_projects):
 @pytest.fixture(scope="module")
 def web(podman, real_image, namespaces, fresh_mysql_database):
     namespace = namespaces("imy")
+    namespace.add_address(BALANCER)
     try:
         yield start(podman, real_image, namespace, fresh_mysql_database(), url=mariadb_url,
                     sockets=SOCKETS)

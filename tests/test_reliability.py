@@ -1,8 +1,9 @@
 """The container under load: fast answers, and no more failures than a fault must cost.
 
 Each test starts its own bin/web (tests/stack.py) in a network namespace of its own,
-with the database behind a proxy the test can break (tests/db_proxy.py); every request
-goes over loopback inside that namespace, to the router's port.
+with the database behind a proxy the test can break (tests/db_proxy.py), or for the
+load test on PostgreSQL's own socket; every request goes over loopback inside that
+namespace, to the router's port.
 """
 
 import os
@@ -16,7 +17,7 @@ import stack
 from conftest import require
 from db_proxy import DatabaseProxy
 from load import WRK_REPORT, Load, wrk
-from traffic import CLIENT, sign_in
+from traffic import CLIENT, ROUTER_HEADERS, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -25,23 +26,41 @@ PORT = 3000  # the router's port: bin/web's default when PORT is unset
 
 @pytest.fixture(scope="module")
 def database(image, fresh_database, tmp_path_factory):
-    """A migrated database with a superuser, reached through a proxy on a Unix socket."""
+    """A migrated database with a superuser, and a proxy to it on a Unix socket."""
+    name = fresh_database()
+    stack.release(image, stack.app_env(stack.socket_url(name)))
     proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("db-proxy")))
-    env = stack.app_env(proxy.url(fresh_database()))
-    stack.release(image, env)
-    yield proxy, env
+    yield name, proxy
     proxy.close()
 
 
 @pytest.fixture
-def web(image, nginx, database, namespaces, tmp_path):
-    proxy, env = database
+def start(image, nginx, database, namespaces, tmp_path):
+    """start(through_proxy=True) -> bin/web in a namespace of its own, stopped after the test.
+
+    Through the proxy, the test can break the database; without it, every query is as
+    fast as PostgreSQL's own socket makes it.
+    """
+    name, proxy = database
+    started = []
+
+    def start(through_proxy=True):
+        proxy.reachable()
+        url = proxy.url(name) if through_proxy else stack.socket_url(name)
+        started.append(stack.start(image, namespaces("rel"), stack.app_env(url),
+                                   tmp_path / "logs"))
+        started[-1].proxy = proxy
+        return started[-1]
+
+    yield start
     proxy.reachable()
-    web = stack.start(image, namespaces("rel"), env, tmp_path / "logs")
-    web.proxy = proxy
-    yield web
-    proxy.reachable()
-    web.stop()
+    for web in started:
+        web.stop()
+
+
+@pytest.fixture
+def web(start):
+    return start()
 
 
 def session_cookie(web):
@@ -49,11 +68,12 @@ def session_cookie(web):
     assert response.status == 302, response.body
     cookie = next(c for c in response.headers.get_all("Set-Cookie")
                   if c.startswith("sessionid="))
-    return {"Cookie": cookie.split(";", 1)[0]}
+    return {**ROUTER_HEADERS, "Cookie": cookie.split(";", 1)[0]}
 
 
-def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(web, tmp_path):
+def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_path):
     require(shutil.which("wrk"), "wrk (Debian package wrk)")
+    web = start(through_proxy=False)
     # The database read: a signed-in admin asking for the login form is sent on to the
     # admin after Django reads the session row and the user row. (The admin index
     # itself renders for 4 ms a request: 32 of them queued on two workers take longer
@@ -69,8 +89,9 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(web, tmp_path)
     def run(name, path, headers):
         results[name] = wrk(web.namespace, PORT, path, headers, 32, 15, str(script))
 
+    # 64 clients in all, 32 on each page, for the same 15 s.
     runs = [threading.Thread(target=run, args=args) for args in
-            (("home", "/", {}), ("database read", "/admin/login/", cookie))]
+            (("home", "/", ROUTER_HEADERS), ("database read", "/admin/login/", cookie))]
     for thread in runs:
         thread.start()
     for thread in runs:
@@ -83,7 +104,7 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(web, tmp_path)
 
 
 def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(web):
-    with Load(web.namespace, PORT, [("/", {})], clients=8) as load:
+    with Load(web.namespace, PORT, [("/", ROUTER_HEADERS)], clients=8) as load:
         time.sleep(1)
         old = web.gunicorn_workers()
         assert len(old) == 2, old
@@ -98,7 +119,7 @@ def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(
         # With the other old worker stopped, only the new one can answer.
         os.kill(other, signal.SIGSTOP)
         try:
-            answer = web.fetch(PORT, "/", timeout=max(0.1, 2 - (time.monotonic() - killed)))
+            answer = web.fetch(PORT, "/", headers=ROUTER_HEADERS, timeout=max(0.1, 2 - (time.monotonic() - killed)))
             answered = time.monotonic() - killed
         finally:
             os.kill(other, signal.SIGCONT)
@@ -114,13 +135,14 @@ def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(
 @pytest.mark.parametrize("fault", ["restarting", "unreachable"])
 def test_the_database_going_away_costs_requests_only_while_it_is_away(web, fault):
     cookie = session_cookie(web)
-    health = Load(web.namespace, PORT, [("/health/", {})], clients=1, timeout=3)
-    pages = Load(web.namespace, PORT, [("/admin/", cookie), ("/", {})], clients=2)
+    # A balancer gives up on a health check after a few seconds; pages get as long.
+    health = Load(web.namespace, PORT, [("/health/", ROUTER_HEADERS)], clients=1, timeout=3)
+    pages = Load(web.namespace, PORT, [("/admin/", cookie), ("/", ROUTER_HEADERS)], clients=2, timeout=3)
     with health, pages:
         time.sleep(1)
         away = time.monotonic()
         getattr(web.proxy, fault)()
-        time.sleep(3)
+        time.sleep(4)  # longer than a page may wait: a hung worker would show
         web.proxy.reachable()
         back = time.monotonic()
         time.sleep(6)
@@ -132,6 +154,7 @@ def test_the_database_going_away_costs_requests_only_while_it_is_away(web, fault
     # Full recovery within 5 s of the database's return, without restarting bin/web.
     late = [o for o in admin if o.started > back + 5]
     assert late and all(o.status == 200 for o in late), late
+    # The home page reads no database: it never waits for one.
     assert [o for o in pages.outcomes if o.path == "/" and not o.ok] == []
     assert web.process.poll() is None
     assert health.outcomes and health.failures() == [], health.failures()[:3]
@@ -140,7 +163,7 @@ def test_the_database_going_away_costs_requests_only_while_it_is_away(web, fault
 def test_sigterm_under_load_finishes_what_was_accepted_and_refuses_new_connections(web):
     cookie = session_cookie(web)
     web.proxy.slow(0.1)  # each database packet waits: the admin index takes a second
-    load = Load(web.namespace, PORT, [("/admin/", cookie), ("/", {})], clients=3)
+    load = Load(web.namespace, PORT, [("/admin/", cookie), ("/", ROUTER_HEADERS)], clients=3)
     with load:
         time.sleep(2)
         signalled = time.monotonic()

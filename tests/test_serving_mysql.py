@@ -1,6 +1,7 @@
 """The serving tests of test_serving.py, for the other end of the table of combinations:
 Django 6.1 with the mysql answer, its image's steps followed with its own virtualenv, and
-bin/web in front of the machine's MariaDB (through a proxy the tests can break)."""
+bin/web, in a network namespace of its own, in front of the machine's MariaDB through a
+proxy on a Unix socket that the tests can break."""
 
 import inspect
 
@@ -10,14 +11,16 @@ from combinations import SERVED
 from conftest import project_env
 from container import build
 from db_proxy import DatabaseProxy
-from test_serving import web  # noqa: F401 (its fixtures, used here)
+from test_serving import migrated, proxy, start_web, web  # noqa: F401 (its fixtures, used here)
 
 pytestmark = pytest.mark.slow
 
-# Every test of test_serving.py that runs on its `web`, here on this bake's, in that module's
-# order (its last one stops the server).
+# Every test of test_serving.py that runs bin/web on this module's database, in that
+# module's order (its last one stops the shared server). Those that read the default bake's
+# own files (.env, convox.yml) stay there.
 for _name, _test in list(vars(test_serving).items()):
-    if _name.startswith("test_") and "web" in inspect.signature(_test).parameters:
+    _needs = inspect.signature(_test).parameters if _name.startswith("test_") else {}
+    if {"web", "start_web"} & set(_needs) and "default_project" not in _needs:
         globals()[_name] = _test
 
 
@@ -35,13 +38,15 @@ def image(combination_projects, requirements_python, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def proxied_database(fresh_mysql_database):
-    """(proxy, DATABASE_URL): a new MariaDB database, behind a proxy the tests can break."""
-    proxy = DatabaseProxy(upstream=("127.0.0.1", 3306))
-    yield proxy, f"mysql://root@127.0.0.1:{proxy.port}/{fresh_mysql_database()}"
-    proxy.close()
+def database(image, fresh_mysql_database, tmp_path_factory):
+    """A migrated MariaDB database with a superuser, behind a proxy the tests can break."""
+    mariadb_proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("mariadb-proxy")),
+                                  server="mariadb")
+    yield migrated(image, mariadb_proxy, fresh_mysql_database())
+    mariadb_proxy.close()
 
 
-def test_the_served_bake_is_django_6_1_on_mariadb(image):
+def test_the_served_bake_is_django_6_1_on_mariadb(image, database):
     requirements = (image.workdir / "requirements.txt").read_text()
     assert "Django==6.1." in requirements and "mysqlclient==" in requirements
+    assert database[1]["DATABASE_URL"].startswith("mysql://root@")

@@ -1,67 +1,69 @@
-"""The health check behind /health/, for Convox's balancer and the image's HEALTHCHECK.
+"""The database check bin/web makes before it opens a port, and why /health/ makes none.
 
-HealthCheckMiddleware sits first in MIDDLEWARE, so it answers before Django checks the
-Host header (probes use the container's IP address), redirects to HTTPS or appends a
-slash. It answers 200 when the database runs `SELECT 1`, else 503, and never says why:
-the reason goes to the log.
+/health/ is what Convox's balancers and probes and the image's HEALTHCHECK ask. nginx
+answers it (conf/nginx.conf), and only while bin/web runs, which is only once the app
+has loaded in gunicorn and only while gunicorn runs. It never asks the database: the
+database is shared, so a check that failed with it would take every container out of
+the balancer, or get every one restarted, at the same moment; and through gunicorn, a
+hung database holding every worker would hold the check too.
+
+The database is checked once, before the container opens a port: `python -m
+{{ cookiecutter.project_slug }}.health` (bin/web runs it) waits up to DATABASE_WAIT_SECONDS for it to
+answer, so a release that cannot reach its database never takes traffic.
 """
 
-import logging
-import queue
-import threading
-
-from django.db import DatabaseError, connection
-from django.http import HttpResponse
-from django.utils.cache import add_never_cache_headers
-
-PATH = '/health/'
-
-# Balancer checks time out after 2 to 3 seconds: answer 503 before they give up.
-DATABASE_TIMEOUT = 1.5
-
-logger = logging.getLogger(__name__)
+import os
+import sys
+import time
 
 
-def database_answers():
-    """Run SELECT 1 on a connection of its own, and give up after DATABASE_TIMEOUT.
+def wait_for_database(seconds, attempt_timeout=5):
+    """None once the default database accepts a connection, else why it never did.
 
-    A thread gets its own connection from Django, so a hung database cannot stall the
-    worker: the check returns on time and the thread ends with its connection.
+    SQLite needs no wait. Each attempt gives up after attempt_timeout seconds, so a
+    database that accepts connections and never answers cannot hold the start forever.
     """
-    answers = queue.SimpleQueue()
+    from django.db import DatabaseError, connection
 
-    def ping():
+    if connection.vendor == 'sqlite':
+        return None
+    options = connection.settings_dict.setdefault('OPTIONS', {})
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        # Whole seconds: libpq and MySQL read connect_timeout as an integer.
+        options['connect_timeout'] = max(1, min(attempt_timeout, round(remaining)))
         try:
-            with connection.cursor() as cursor:
-                cursor.execute('SELECT 1')
-                cursor.fetchone()
-            answers.put(True)
+            connection.ensure_connection()
+            return None
         except DatabaseError as error:
-            logger.warning('Health check: the database did not answer: %s', error)
-            answers.put(False)
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         finally:
             connection.close()
-
-    threading.Thread(target=ping, daemon=True).start()
-    try:
-        return answers.get(timeout=DATABASE_TIMEOUT)
-    except queue.Empty:
-        logger.warning('Health check: no answer from the database in %ss', DATABASE_TIMEOUT)
-        return False
+        if time.monotonic() + 1 >= deadline:
+            return reason
+        time.sleep(1)
 
 
-class HealthCheckMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
+def main():
+    import django
 
-    def __call__(self, request):
-        if request.path_info != PATH:
-            return self.get_response(request)
-        healthy = database_answers()
-        response = HttpResponse(
-            'ok\n' if healthy else 'unavailable\n',
-            status=200 if healthy else 503,
-            content_type='text/plain',
-        )
-        add_never_cache_headers(response)
-        return response
+    os.environ.setdefault('DJANGO_SETTINGS_MODULE', '{{ cookiecutter.project_slug }}.settings')
+    django.setup()
+    from django.db import connection
+
+    seconds = float(os.environ.get('DATABASE_WAIT_SECONDS') or 30)
+    reason = wait_for_database(seconds)
+    if reason is None:
+        return 0
+    where = connection.settings_dict.get('HOST') or 'its socket'
+    print(
+        f'bin/web: the database ({where}) did not answer within {seconds:g} s '
+        f'(DATABASE_WAIT_SECONDS): {reason}',
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -30,8 +30,8 @@ load_dotenv(BASE_DIR / '.env')
 
 
 def env_list(name, default):
-    """A comma-separated environment variable as a list."""
-    return [item.strip() for item in os.environ.get(name, default).split(',') if item.strip()]
+    """A comma-separated environment variable as a list; empty counts as unset."""
+    return [item.strip() for item in (os.environ.get(name) or default).split(',') if item.strip()]
 
 
 # Deployment checklist
@@ -74,8 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so balancer probes get an answer whatever their Host header or scheme.
-    '{{ cookiecutter.project_slug }}.health.HealthCheckMiddleware',
+    # The client's address, as nginx passes it on, in REMOTE_ADDR.
+    '{{ cookiecutter.project_slug }}.proxy.ClientAddressMiddleware',
     'django.middleware.security.SecurityMiddleware',
     'django.contrib.sessions.middleware.SessionMiddleware',
     'django.middleware.common.CommonMiddleware',
@@ -123,14 +123,25 @@ DATABASES = {
 
 # MySQL and MariaDB (the database answer "mysql"): four-byte UTF-8, so any character
 # (emoji too) fits, and strict mode, which turns a value that does not fit into an error
-# instead of a silently cut one (Django's check mysql.W002). Options in DATABASE_URL's
-# query string win over these.
+# instead of a silently cut one (Django's check mysql.W002). A server that stops
+# answering costs a request 2 s (connect_timeout) instead of holding a worker until
+# gunicorn's 30 s timeout, so other pages and /health/ keep answering. Options in
+# DATABASE_URL's query string win over these.
 if DATABASES['default']['ENGINE'] == 'django.db.backends.mysql':
     DATABASES['default']['OPTIONS'] = {
         'charset': 'utf8mb4',
         'init_command': "SET sql_mode='STRICT_TRANS_TABLES'",
+        'connect_timeout': 2,
         **DATABASES['default'].get('OPTIONS', {}),
     }
+{%- else %}
+
+# A PostgreSQL server that stops answering costs a request 2 s (the shortest
+# connect_timeout libpq and psycopg allow) instead of holding a worker until gunicorn's
+# 30 s timeout, so other pages and /health/ keep answering. DATABASE_URL may set its own
+# (`?connect_timeout=5`).
+if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
+    DATABASES['default'].setdefault('OPTIONS', {}).setdefault('connect_timeout', 2)
 {%- endif %}
 
 
@@ -187,8 +198,10 @@ STORAGES = {
 
 # HTTPS
 # https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/security/#ssl-https
-# TLS ends at the Convox balancer. nginx in the container sets X-Forwarded-Proto on
-# every request, replacing whatever the client sent, so Django may trust it.
+# TLS ends at the Convox balancer or router. nginx in the container sets
+# X-Forwarded-Proto on every request, replacing whatever the client sent, so Django may
+# trust it: https on 4001, http on 4000, and on the router port what the router says
+# (http when nothing sits in front, as with `docker compose run -p 8000:3000 web`).
 
 SECURE_PROXY_SSL_HEADER = ('HTTP_X_FORWARDED_PROTO', 'https')
 
@@ -201,7 +214,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 # HSTS tells browsers to use only HTTPS for this domain and all its subdomains for
 # SECURE_HSTS_SECONDS, and allows submitting it to the browsers' preload list. Neither is
 # quickly undone: while trying out a new domain, set SECURE_HSTS_SECONDS=3600.
-SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS', '31536000'))
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get('SECURE_HSTS_SECONDS') or '31536000')
 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 

@@ -3,12 +3,17 @@
 import os
 import runpy
 from pathlib import Path
-from unittest import mock
+from unittest import mock, skipUnless
 
 from django.apps import apps
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
-from django.test import SimpleTestCase, TestCase, override_settings
+from django.db import connection
+from django.http import HttpResponse
+from django.test import RequestFactory, SimpleTestCase, TestCase, override_settings
+
+from .health import wait_for_database
+from .proxy import ClientAddressMiddleware
 
 # Tests run without collectstatic, so look static files up unhashed; the hashed,
 # collected files are what the container serves.
@@ -29,16 +34,27 @@ class PagesTests(TestCase):
         response = self.client.get('/admin/login/', secure=True)
         self.assertContains(response, 'name="password"')
 
-    def test_health_check_answers_any_host_over_http_without_caching(self):
-        response = self.client.get('/health/', HTTP_HOST='10.0.0.7')
-        self.assertEqual(response.status_code, 200)
-        self.assertIn('no-cache', response['Cache-Control'])
+
+class ProxyTests(SimpleTestCase):
+    def test_client_address_comes_from_the_header_nginx_sets(self):
+        seen = []
+        middleware = ClientAddressMiddleware(lambda request: seen.append(request) or HttpResponse())
+        middleware(RequestFactory().get('/', REMOTE_ADDR='', HTTP_X_REAL_IP='203.0.113.9'))
+        self.assertEqual(seen[0].META['REMOTE_ADDR'], '203.0.113.9')
 
 
 class AppTests(SimpleTestCase):
     def test_app_is_installed_and_its_static_files_are_found(self):
         self.assertTrue(apps.is_installed('{{ cookiecutter.app_name }}'))
         self.assertTrue(finders.find('{{ cookiecutter.app_name }}/style.css'))
+
+
+class DatabaseWaitTests(SimpleTestCase):
+    @skipUnless(connection.vendor == 'sqlite', 'runs on the SQLite default')
+    def test_sqlite_needs_no_wait(self):
+        with mock.patch('time.sleep') as sleep:
+            self.assertIsNone(wait_for_database(30))
+        sleep.assert_not_called()
 
 
 class SettingsTests(SimpleTestCase):
