@@ -29,6 +29,7 @@ from cookiecutter.prompt import prompt_for_config
 
 BAKES = ()
 RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text())
+PYTHON_VERSIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
 LABEL_63 = "a" * 63
 
 CATALOGUE = [
@@ -393,8 +394,8 @@ MESSAGES = [
      (f"project_name: {'x' * 40!r}... (10000 characters) must be at most 100 characters;"
       " for example: Example Project")),
     ({"python_version": "3.12\nRUN sh"},
-     ("python_version: '3.12\\nRUN sh' must be one of 3.13, 3.12, 3.11, 3.10;"
-      " for example: 3.13")),
+     (f"python_version: '3.12\\nRUN sh' must be one of {', '.join(PYTHON_VERSIONS)};"
+      f" for example: {PYTHON_VERSIONS[0]}")),
 ]
 
 

@@ -24,12 +24,18 @@ import pytest
 import yaml
 from combinations import COMBINATIONS, DJANGO_PYTHON, ONE_PER_SET, row_id
 from conftest import TEMPLATE, mariadb_url, run
-from convox_rules import check_compose, check_convox_yml, check_mysql_versions
+from convox_rules import check_compose, check_convox_yml, check_mysql_versions, minimum_postgres
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
 from smtp_server import SMTPServer
+from test_convox_manifests import (
+    assert_convox_yml_declares_every_variable_read,
+    assert_readme_lists_every_variable_read,
+    link_url,
+    variables_read,
+)
 
 DRIVERS = {"postgresql": "psycopg[binary]", "mysql": "mysqlclient"}
 SCHEMES = {"postgresql": "postgres://", "mysql": "mysql://"}
@@ -195,9 +201,41 @@ def test_every_combination_passes_the_rules_of_both_convox_manifests(
     project = combination_projects[row]
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     convox = yaml.safe_load((project / "convox.yml").read_text())
-    assert check_compose(compose) == []
-    assert check_convox_yml(convox) == []
+    minimum = minimum_postgres((project / "requirements.txt").read_text())
+    assert check_compose(compose, minimum) == []
+    assert check_convox_yml(convox, minimum) == []
     assert check_mysql_versions(convox, compose, minimums[row[0]]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_declares_and_documents_every_variable_it_reads(
+        row, combination_projects):
+    project = combination_projects[row]
+    assert_convox_yml_declares_every_variable_read(project)
+    assert_readme_lists_every_variable_read(project)
+    assert ("EMAIL_URL" in variables_read(project)) is (row[0] != "5.2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_links_an_official_database_image_that_gives_compose_its_url(
+        row, combination_projects):
+    services = yaml.safe_load((combination_projects[row] / "docker-compose.yml").read_text())[
+        "services"]
+    database = services["database"]
+    env = dict(entry.split("=", 1) for entry in database["environment"])
+    if row[1] == "mysql":
+        assert database["image"] == "mariadb:11.8"
+        assert link_url(database) == "mysql://root:password@database:3306/app"
+        # The official image makes that database and root password from MARIADB_*.
+        assert (env["MARIADB_ROOT_PASSWORD"], env["MARIADB_DATABASE"]) == ("password", "app")
+    else:
+        assert database["image"] == "postgres:17"
+        assert link_url(database) == "postgres://postgres:password@database:5432/app"
+    assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
+    # First-generation Convox leaves ${NAME:-default} as it is (convox_rules.check_compose).
+    assert not any(":-" in entry for entry in services["web"]["environment"])
 
 
 @pytest.mark.slow
