@@ -15,6 +15,7 @@ from pathlib import Path
 
 import container
 import pytest
+from db_proxy import MARIADB_SOCKET
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 QUESTIONS = {
@@ -235,9 +236,6 @@ def postgres():
         reachable = False
     require(reachable, f"PostgreSQL at {POSTGRES}")
     return POSTGRES
-
-
-MARIADB_SOCKET = "/run/mysqld/mysqld.sock"
 
 
 def mariadb_url(name, user="root"):

@@ -75,7 +75,8 @@ def test_generated_python_passes_ruff_with_the_project_settings(project, tools):
 
 def render_hook(name, directory, **answers):
     """hooks/<name>.py rendered as cookiecutter renders it, written into directory."""
-    defaults = {key: value[0] if isinstance(value, list) else value  # a choice: its first
+    defaults = {key: value[0] if isinstance(value, list) and not key.startswith("_")
+                else value  # a choice: its first; _extensions stays a list
                 for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()}
     context = {"cookiecutter": {**defaults, "project_slug": "exampleproject", **answers,
                                 "_repo_dir": str(TEMPLATE)}}
