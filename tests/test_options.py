@@ -327,7 +327,9 @@ def server_url(request):
 def run_tests(python, project, env):
     done = run(python, "manage.py", "test", "--noinput", cwd=project, env=env, timeout=300)
     ran = re.search(r"^Ran (\d+) tests", done.stderr, re.MULTILINE)
-    assert ran and int(ran.group(1)) >= 5 and "\nOK\n" in done.stderr, done.stderr
+    # A test for SQLite only (bin/web's database wait) is skipped on a server.
+    assert ran and int(ran.group(1)) >= 5, done.stderr
+    assert re.search(r"^OK( \(skipped=1\))?$", done.stderr, re.MULTILINE), done.stderr
     return done
 
 
