@@ -16,8 +16,12 @@ SUFFIX = "project"
 TEMPLATE = Path(__file__).resolve().parent
 RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text("utf-8"))
 DEFAULT_APP = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))["app_name"]
-# The names hooks/pre_gen_project.py refuses for the package, whatever the reason.
-TAKEN = set(sys.stdlib_module_names).union(keyword.kwlist, [DEFAULT_APP], *RESERVED.values())
+# The names hooks/pre_gen_project.py refuses for the package, whatever the reason. The
+# name comes before the Django series and database are asked, so the modules of every
+# requirement set count.
+TAKEN = set(sys.stdlib_module_names).union(
+    keyword.kwlist, [DEFAULT_APP], RESERVED["app_labels"], RESERVED["project_names"],
+    *RESERVED["modules"].values())
 
 
 @simple_filter

@@ -29,7 +29,8 @@ TARGET_RATIO = 2.0
 def pinned_django_series():
     """The series the hook needs for its fast path: the one the project's requirements pin."""
     requirements = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt"
-    pin = re.search(r"^Django==(\d+)\.(\d+)\.", requirements.read_text(), re.MULTILINE)
+    # The first set in its data block is the default answers' (5.2 postgresql).
+    pin = re.search(r"Django==(\d+)\.(\d+)\.", requirements.read_text())
     return int(pin.group(1)), int(pin.group(2))
 
 

@@ -59,6 +59,26 @@ def startapp(target):
         raise BakeError(f"startapp refused {APP_NAME!r}: {error}") from error
 
 
+def newest_python():
+    """(version, path) of the newest Python on PATH, this one included.
+
+    Every Django series the template offers runs on the newest Python, and a newer series
+    may need a newer one than cookiecutter runs on (Django 6.1 needs 3.12).
+    """
+    import shutil
+    import subprocess
+
+    found = {sys.version_info[:2]: sys.executable}
+    for minor in range(sys.version_info[1] + 1, 30):
+        path = shutil.which(f"python3.{minor}")
+        # pyenv's shims exist for versions it has not selected: they fail when run.
+        if path and subprocess.run([path, "-c", "import ensurepip, venv"], check=False,
+                                   capture_output=True).returncode == 0:
+            found[(3, minor)] = path
+    version = max(found)
+    return ".".join(map(str, version)), found[version]
+
+
 def startapp_in_throwaway_venv(requirement, target):
     """Install the pinned Django in a temporary virtualenv, run startapp there, delete it all.
 
@@ -67,11 +87,15 @@ def startapp_in_throwaway_venv(requirement, target):
     """
     import subprocess  # imported here: the fast path needs none of these
     import tempfile
-    import venv
 
+    version, base = newest_python()
     with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
         env_dir = Path(scratch) / "venv"
-        venv.create(env_dir, with_pip=True)
+        done = subprocess.run([base, "-m", "venv", env_dir], check=False, capture_output=True,
+                              text=True)
+        if done.returncode:
+            raise BakeError(f"could not make a virtualenv with Python {version} ({base}): "
+                            f"{last_line(done.stderr)}")
         python = env_dir / "bin" / "python"
         if not python.exists():  # Windows
             python = env_dir / "Scripts" / "python.exe"
@@ -82,8 +106,9 @@ def startapp_in_throwaway_venv(requirement, target):
         if done.returncode:
             raise BakeError(
                 f"startapp needs {requirement}, which is not beside cookiecutter, and pip "
-                f"could not install it ({last_line(done.stderr)}). Install it beside "
-                f"cookiecutter (pip install '{requirement}') or get online, then bake again."
+                f"could not install it for Python {version}, the newest here "
+                f"({last_line(done.stderr)}). Install it beside cookiecutter "
+                f"(pip install '{requirement}') or get online, then bake again."
             )
         done = subprocess.run([python, __file__, "--startapp", target], check=False,
                               cwd=scratch, capture_output=True, text=True)

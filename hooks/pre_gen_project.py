@@ -22,6 +22,8 @@ RENDERED = {
     "email": {{ cookiecutter.email | string | tojson }},
     "domain_name": {{ cookiecutter.domain_name | string | tojson }},
     "python_version": {{ cookiecutter.python_version | string | tojson }},
+    "django_version": {{ cookiecutter.django_version | string | tojson }},
+    "database": {{ cookiecutter.database | string | tojson }},
 }
 # tojson writes a character beyond U+FFFF (an emoji) as two surrogates: join them again.
 ANSWERS = {
@@ -39,8 +41,12 @@ def template_json(*path):
 # Written by hooks/reserved_names.py from requirements.txt, settings.py and the
 # template's own files; a test keeps it in step with them.
 RESERVED = template_json("hooks", "reserved_names.json")
-# The versions the prompt offers; a replay file could hold anything.
-PYTHON_VERSIONS = template_json("cookiecutter.json")["python_version"]
+# The choices the prompts offer; a replay file could hold anything.
+CHOICES = template_json("cookiecutter.json")
+PYTHON_VERSIONS = CHOICES["python_version"]
+# The oldest Python each Django series runs on: its Requires-Python, as
+# hooks/requirements.py found it.
+DJANGO_PYTHON = template_json("hooks", "django_python.json")
 
 # Django names tables `<app>_<model>` and PostgreSQL keeps 63 bytes of a name (MySQL 64):
 # 40 leaves a model name 22 characters before Django shortens the table name with a hash.
@@ -81,14 +87,32 @@ def taken(value, answers):
     if value in RESERVED["app_labels"]:
         return (f"is the label of {RESERVED['app_labels'][value]}, which settings.py installs;"
                 " Django needs app labels to be unique")
-    if value in RESERVED["modules"]:
-        return (f"is a module of {RESERVED['modules'][value]}, which requirements.txt"
+    modules = RESERVED["modules"].get(f"{answers['django_version']} {answers['database']}", {})
+    if value in modules:
+        return (f"is a module of {modules[value]}, which requirements.txt"
                 " installs; a package of that name would shadow it")
     if value in sys.stdlib_module_names:
         return "collides with a module of the Python standard library of that name"
     if value in RESERVED["project_names"]:
         return f"is {RESERVED['project_names'][value]}"
     return None
+
+
+def version(text):
+    return tuple(int(part) for part in text.split("."))
+
+
+def python_runs_django(value, answers):
+    """The image's Python is one the chosen Django series supports."""
+    oldest = DJANGO_PYTHON.get(answers["django_version"])
+    if oldest is None or value not in PYTHON_VERSIONS or version(value) >= version(oldest):
+        return None  # an unknown answer has a rule of its own
+    return f"is too old for Django {answers['django_version']}, which needs Python {oldest} or later"
+
+
+def one_of(field):
+    choices = CHOICES[field]
+    return unless(lambda value, answers: value in choices, f"must be one of {', '.join(choices)}")
 
 
 def ascii_domain(value, answers):
@@ -142,8 +166,10 @@ RULES = [
                            "must be a bare host name (no scheme, path, port or spaces;"
                            " labels of at most 63 characters)"), "example.com"),
     ("domain_name", at_most(MAX_DOMAIN), "example.com"),
-    ("python_version", unless(lambda value, answers: value in PYTHON_VERSIONS,
-                              f"must be one of {', '.join(PYTHON_VERSIONS)}"), PYTHON_VERSIONS[0]),
+    ("django_version", one_of("django_version"), CHOICES["django_version"][0]),
+    ("python_version", one_of("python_version"), PYTHON_VERSIONS[0]),
+    ("python_version", python_runs_django, PYTHON_VERSIONS[0]),
+    ("database", one_of("database"), CHOICES["database"][0]),
 ]
 
 

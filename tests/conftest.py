@@ -3,15 +3,19 @@ session, and the servers (PostgreSQL, nginx) that the slow tests run against."""
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import container
 import pytest
+from db_proxy import MARIADB_SOCKET
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 QUESTIONS = {
@@ -75,6 +79,48 @@ def custom_project(cookies_session):
     return _bake_once(cookies_session, CUSTOM_ANSWERS)
 
 
+@pytest.fixture(scope="session")
+def newer_python_on_path(tmp_path_factory):
+    """A PATH on which the post-generation hook finds a Python for every Django series:
+    a folder holding python3.X for the newest X this machine has, then the PATH as it is.
+    (pyenv's shims are on PATH but fail for versions it has not selected.)"""
+    import combinations
+
+    newest = combinations.python_for(max(combinations.DJANGO_PYTHON, key=combinations.version))
+    require(newest, "a Python for every Django series the template offers (python3.12 or newer)")
+    folder = tmp_path_factory.mktemp("newer-python")
+    minor = subprocess.run([newest, "-c", "import sys; print(sys.version_info[1])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    (folder / f"python3.{minor}").symlink_to(newest)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+@pytest.fixture(scope="session")
+def combination_projects(newer_python_on_path, tmp_path_factory, tools):
+    """Every row of combinations.COMBINATIONS baked once, by the CLI, two at a time:
+    {row: project folder}. Other answers keep their defaults."""
+    import combinations
+
+    config = tmp_path_factory.mktemp("cookiecutter-config")
+    (config / "config.yaml").write_text(f"cookiecutters_dir: {config / 'templates'}\n"
+                                        f"replay_dir: {config / 'replay'}\n")
+
+    def bake(row):
+        answers = combinations.answers(row)
+        check_answers(answers)
+        output = tmp_path_factory.mktemp(combinations.row_id(row))
+        done = subprocess.run(
+            [tools["cookiecutter"], "--no-input", "--config-file", config / "config.yaml",
+             "--output-dir", output, TEMPLATE, *[f"{key}={value}" for key, value in answers.items()]],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "PATH": newer_python_on_path})
+        assert done.returncode == 0, f"{combinations.row_id(row)}:\n{done.stderr}"
+        return output / "exampleproject"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(combinations.COMBINATIONS, pool.map(bake, combinations.COMBINATIONS)))
+
+
 @pytest.fixture(scope="session", params=["default", "custom"])
 def project(request):
     """Each test using it runs on the default bake and on the custom one."""
@@ -82,7 +128,8 @@ def project(request):
 
 
 def make_venv(path, *requirements):
-    venv.create(path, with_pip=True)
+    if not (path / "bin" / "python").exists():
+        venv.create(path, with_pip=True)
     python = path / "bin" / "python"
     subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
@@ -92,13 +139,37 @@ def make_venv(path, *requirements):
 
 
 @pytest.fixture(scope="session")
-def project_python(tmp_path_factory):
-    """One virtualenv with the generated project's requirements.txt, for every bake.
+def requirements_python(tmp_path_factory):
+    """requirements_python(project) -> the python of a virtualenv with the project's
+    requirements.txt: one per distinct requirement set, built once per session."""
+    import combinations
 
-    Every bake gets the same requirements.txt, so one environment serves them all.
-    """
-    requirements = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt"
-    return make_venv(tmp_path_factory.mktemp("project-venv"), "-r", str(requirements))
+    built, locks, lock = {}, {}, threading.Lock()
+
+    def python(project):
+        requirements = (project / "requirements.txt").read_text()
+        series = re.search(r"^Django==(\d+\.\d+)\.", requirements, re.MULTILINE).group(1)
+        with lock:  # one lock per set: two sets may build at once, one set only once
+            set_lock = locks.setdefault(requirements, threading.Lock())
+        with set_lock:
+            if requirements not in built:
+                base = combinations.python_for(series)
+                require(base, f"a Python {combinations.DJANGO_PYTHON[series]} or later for"
+                        f" Django {series} (python3.12 or newer on PATH, or under pyenv)")
+                folder = tmp_path_factory.mktemp(f"venv-django{series}")
+                (folder / "requirements.txt").write_text(requirements)
+                subprocess.run([base, "-m", "venv", folder / "venv"], check=True)
+                built[requirements] = make_venv(folder / "venv", "-r",
+                                                str(folder / "requirements.txt"))
+            return built[requirements]
+
+    return python
+
+
+@pytest.fixture(scope="session")
+def project_python(default_project, requirements_python):
+    """The virtualenv of the default bake's requirements.txt; the custom bake pins the same."""
+    return requirements_python(default_project)
 
 
 @pytest.fixture(scope="session")
@@ -211,6 +282,46 @@ def postgres():
         reachable = False
     require(reachable, f"PostgreSQL at {POSTGRES}")
     return POSTGRES
+
+
+def mariadb_url(name, user="root"):
+    """A DATABASE_URL for the machine's MariaDB through its Unix socket."""
+    return f"mysql://{user}@{MARIADB_SOCKET.replace('/', '%2F')}/{name}"
+
+
+def mysql_client(*sql):
+    """The machine's mariadb client, as root over the socket; returns the completed run."""
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    return subprocess.run([client, "--user=root", f"--socket={MARIADB_SOCKET}", "--batch",
+                           "--skip-column-names", *[f"--execute={line}" for line in sql]],
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """The machine's MariaDB server, as root through its Unix socket."""
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    require(client, "the MariaDB client (Debian package mariadb-client)")
+    require(mysql_client("SELECT 1").returncode == 0, f"MariaDB at {MARIADB_SOCKET}")
+    return MARIADB_SOCKET
+
+
+@pytest.fixture(scope="session")
+def fresh_mysql_database(mariadb):
+    """A factory of new, empty MariaDB databases, dropped at the end of the session."""
+    created = []
+
+    def create():
+        name = f"convox_template_test_{secrets.token_hex(4)}"
+        done = mysql_client(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        assert done.returncode == 0, done.stderr
+        created.append(name)
+        return name
+
+    yield create
+    for name in created:
+        mysql_client(f"DROP DATABASE IF EXISTS `{name}`")
+        mysql_client(f"DROP DATABASE IF EXISTS `test_{name}`")
 
 
 @pytest.fixture(scope="session")

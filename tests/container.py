@@ -4,8 +4,11 @@
 image's WORKDIR: COPY from the project (minus what .dockerignore keeps out), ENV, and
 RUN with the project's virtualenv standing in for the image's Python. RUN steps that
 change the operating system (apt-get) are skipped and reported; the machine running the
-tests provides nginx the same way. test_image.py proves that it puts the same files in
-/app as a real build of the same context.
+tests provides nginx the same way. In a multi-stage Dockerfile only the last stage is
+followed: what an earlier stage installs, and the final stage copies from it
+(COPY --from=...), the project's virtualenv already holds; those copies are reported too.
+test_image.py proves that it puts the same files in /app as a real build of the same
+context.
 """
 
 import json
@@ -120,8 +123,13 @@ def build(context, workdir, env):
     workdir.mkdir(parents=True, exist_ok=True)
     image = Image(workdir=workdir, env=dict(env))
     patterns = ignore_patterns(context)
-    for keyword, arguments in instructions(context / "Dockerfile"):
+    steps = instructions(context / "Dockerfile")
+    last_stage = max(i for i, (keyword, _) in enumerate(steps) if keyword.upper() == "FROM")
+    for keyword, arguments in steps[last_stage:]:
         keyword = keyword.upper()
+        if keyword == "COPY" and arguments.startswith("--from="):
+            image.skipped.append(f"COPY {arguments}")
+            continue
         if keyword == "ENV":
             image.env.update(pair.split("=", 1) for pair in shlex.split(arguments))
         elif keyword == "COPY":

@@ -626,3 +626,61 @@ def check_convox_yml(doc: dict, minimum_postgres: int | None = None) -> list[str
     for name, timer in sections["timers"].items():
         problems += _timer(f"timers.{name}", timer, sections["services"])
     return problems
+
+
+# ---------------------------------------------------------------------------
+# Database versions: the server a manifest asks for must be one Django accepts
+# ---------------------------------------------------------------------------
+
+# The engine behind each resource type and Compose image, as Django names its minimums.
+MYSQL_ENGINES = {"mariadb": "mariadb", "rds-mariadb": "mariadb", "mysql": "mysql",
+                 "rds-mysql": "mysql"}
+# What a rack runs when options.version is left out: v3's image tag (convox/convox
+# provider/k8s/template/resource/mariadb.yml.tmpl) and v2's RDS version (convox/rack
+# provider/aws/formation/resource/mariadb.json.tmpl). The rds-* types require a version.
+MYSQL_DEFAULT_VERSIONS = {"mariadb": ("10.6.0", "10.4")}
+
+
+def _version_tuple(text) -> tuple[int, ...] | None:
+    match = re.match(r"(\d+(?:\.\d+)*)", str(text))
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
+
+
+def _too_old(where: str, version, engine: str, minimum: tuple) -> list[str]:
+    found = _version_tuple(version)
+    wanted = ".".join(map(str, minimum))
+    if found is None:
+        return [f"{where}: {version!r} is not a version number (want {engine} {wanted} or later)"]
+    if found < minimum:
+        return [f"{where}: {engine} {version} is older than Django accepts ({wanted} or later)"]
+    return []
+
+
+def check_mysql_versions(convox: dict, compose: dict, minimums: dict) -> list[str]:
+    """MariaDB or MySQL servers in the two manifests older than Django's minimums, which
+    are {"mariadb": (10, 11), "mysql": (8, 4)} as the pinned Django's backend states them."""
+    problems = []
+    for name, resource in ((convox or {}).get("resources") or {}).items():
+        kind = resource.get("type") if isinstance(resource, dict) else None
+        if kind not in MYSQL_ENGINES:
+            continue
+        engine, where = MYSQL_ENGINES[kind], f"resources.{name}.options.version"
+        written = (resource.get("options") or {}).get("version")
+        if written is None and kind not in MYSQL_DEFAULT_VERSIONS:
+            problems.append(f"{where}: is missing; {kind} requires it")
+        if written is not None:
+            problems += _too_old(where, written, engine, minimums[engine])
+        elif kind in MYSQL_DEFAULT_VERSIONS:
+            oldest = min(MYSQL_DEFAULT_VERSIONS[kind], key=_version_tuple)
+            problems += [f"{where}: is missing, and the rack's default {problem.split(': ', 1)[1]}"
+                         for problem in _too_old(where, oldest, engine, minimums[engine])]
+    for name, service in ((compose or {}).get("services") or {}).items():
+        image = str((service or {}).get("image", ""))
+        repository, _, tag = image.rpartition("/")[2].partition(":")
+        if repository in ("mariadb", "mysql"):
+            where = f"services.{name}.image"
+            if not tag or tag == "latest":
+                problems.append(f"{where}: {image!r} must name a version, not the latest")
+            else:
+                problems += _too_old(where, tag, repository, minimums[repository])
+    return problems

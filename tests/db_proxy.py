@@ -1,4 +1,4 @@
-"""A proxy in front of PostgreSQL that a test can break and mend.
+"""A proxy in front of PostgreSQL (or MariaDB) that a test can break and mend.
 
 The tests point DATABASE_URL at it, then make the database unreachable (connections are
 accepted and never answered, as behind a dead host), restarting (open connections are
@@ -6,8 +6,9 @@ cut and new ones closed at once, as by a server that is starting up), slow (each
 waits), or reachable again, without touching the real server.
 
 It listens on TCP (127.0.0.1, a free port) or, given a folder, on a Unix socket named as
-PostgreSQL names its own (`FOLDER/.s.PGSQL.5432`), which a server inside a network
-namespace of its own can still reach: `DatabaseProxy(socket_dir=d).url(name)`.
+the server names its own (PostgreSQL: `FOLDER/.s.PGSQL.5432`), which a server inside a
+network namespace of its own can still reach: `DatabaseProxy(socket_dir=d).url(name)`.
+`DatabaseProxy(server="mariadb")` stands in front of the machine's MariaDB instead.
 """
 
 import os
@@ -15,24 +16,44 @@ import socket
 import threading
 import time
 import urllib.parse
+from typing import NamedTuple
 
 POSTGRES_SOCKET = "/var/run/postgresql/.s.PGSQL.5432"
+MARIADB_SOCKET = "/run/mysqld/mysqld.sock"
+
+
+class Server(NamedTuple):
+    scheme: str
+    user: str
+    tcp: tuple  # where the server listens on TCP
+    socket: str  # and its Unix socket
+    socket_name: str  # what the proxy calls its own socket
+    url_names_file: bool  # whether a URL's host is the socket file (else its folder)
+
+
+SERVERS = {
+    "postgres": Server("postgres", "postgres", ("127.0.0.1", 5432), POSTGRES_SOCKET,
+                       ".s.PGSQL.5432", False),
+    "mariadb": Server("mysql", "root", ("127.0.0.1", 3306), MARIADB_SOCKET, "mysqld.sock",
+                      True),
+}
 
 
 class DatabaseProxy:
-    def __init__(self, upstream=None, socket_dir=None):
+    def __init__(self, upstream=None, socket_dir=None, server="postgres"):
         self.mode = "forward"
         self.delay = 0.0
         self.accepted = 0  # connections clients opened, answered or not
         self.socket_dir = socket_dir
+        self.server = SERVERS[server]
         if socket_dir is None:
-            self.upstream = upstream or ("127.0.0.1", 5432)
+            self.upstream = upstream or self.server.tcp
             self._listener = socket.create_server(("127.0.0.1", 0))
             self.port = self._listener.getsockname()[1]
         else:
-            self.upstream = upstream or POSTGRES_SOCKET
-            self.port = 5432
-            path = os.path.join(socket_dir, f".s.PGSQL.{self.port}")
+            self.upstream = upstream or self.server.socket
+            self.port = self.server.tcp[1]
+            path = os.path.join(socket_dir, self.server.socket_name)
             self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self._listener.bind(path)
             os.chmod(path, 0o777)  # whoever the server runs as may connect
@@ -41,11 +62,15 @@ class DatabaseProxy:
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def url(self, database, user="postgres"):
+    def url(self, database, user=None):
         """A DATABASE_URL that reaches `database` through this proxy."""
+        scheme, user = self.server.scheme, user or self.server.user
         if self.socket_dir is None:
-            return f"postgres://{user}@127.0.0.1:{self.port}/{database}"
-        return f"postgres://{user}@{urllib.parse.quote(self.socket_dir, safe='')}/{database}"
+            return f"{scheme}://{user}@127.0.0.1:{self.port}/{database}"
+        host = self.socket_dir
+        if self.server.url_names_file:
+            host = os.path.join(host, self.server.socket_name)
+        return f"{scheme}://{user}@{urllib.parse.quote(host, safe='')}/{database}"
 
     def unreachable(self):
         """New connections hang unanswered; open ones are cut."""

@@ -11,8 +11,9 @@ layout) and ulimits no higher than the sandbox allows.
 The stand-in: the Dockerfile starts `FROM python:X-slim-trixie`, and no registry is
 reachable. `debootstrap --variant=minbase trixie`, from the mirror the machine's apt
 already uses, gives Debian trixie; on it, Debian's `python3` as a virtualenv in /usr/local
-puts `python` and `pip` in /usr/local/bin as the official image does, with the apt and
-dpkg settings of Debian's slim images (no apt caches, docs or locales). It is tagged
+puts `python` and `pip` in /usr/local/bin as the official image does, with Python's
+headers as the official image has them (the mysql bakes compile mysqlclient against them)
+and the apt and dpkg settings of Debian's slim images (no apt caches, docs or locales). It is tagged
 `python:3.13-slim-trixie` in this storage only, and rebuilt when its recipe changes.
 """
 
@@ -68,7 +69,7 @@ COPY docker-clean /etc/apt/apt.conf.d/docker-clean
 COPY docker-slim /etc/dpkg/dpkg.cfg.d/docker
 RUN rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* \\
     && apt-get update \\
-    && apt-get install -y --no-install-recommends python3 python3-venv \\
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-dev \\
     && rm -rf /var/lib/apt/lists/* \\
     && python3 -m venv /usr/local
 # pip in the build reaches the package index through whatever this machine trusts.
@@ -156,14 +157,15 @@ class Podman:
                     stderr=subprocess.STDOUT, capture_output=False, stdout=subprocess.PIPE)
         return done.stdout
 
-    def run_as_convox(self, image, namespace, env, *command, name=None):
+    def run_as_convox(self, image, namespace, env, *command, name=None, sockets=SOCKET_DIR):
         """`podman run` as a rack runs the image: its own user, a read-only root with only
-        /tmp writable, in `namespace` (netns.Namespace), with PostgreSQL's socket folder
-        mounted; detached when given a name, else a one-off that is removed after it."""
+        /tmp writable, in `namespace` (netns.Namespace), with the database's socket folder
+        (`sockets`, PostgreSQL's unless given) mounted; detached when given a name, else a
+        one-off that is removed after it."""
         options = [
             "--network", f"ns:{namespace.path}",
             "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
-            "--volume", f"{SOCKET_DIR}:{SOCKET_DIR}",
+            "--volume", f"{sockets}:{sockets}",
             *[f"--env={key}={value}" for key, value in env.items()],
         ]
         options += ["--detach", "--name", name] if name else ["--rm"]

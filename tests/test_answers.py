@@ -29,6 +29,7 @@ from cookiecutter.prompt import prompt_for_config
 
 BAKES = ()
 RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text())
+PYTHON_VERSIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
 LABEL_63 = "a" * 63
 
 CATALOGUE = [
@@ -90,7 +91,8 @@ CATALOGUE = [
     ("empty", {"python_version": ""}, ("python_version",)),
     *(("app label", {"app_name": label}, ("app_name",)) for label in RESERVED["app_labels"]),
     ("app label", {"project_slug": "auth"}, ("project_slug",)),
-    *(("installed module", {"app_name": name}, ("app_name",)) for name in RESERVED["modules"]),
+    *(("installed module", {"app_name": name}, ("app_name",))
+      for name in RESERVED["modules"]["5.2 postgresql"]),  # the default answers' set
     ("installed module", {"project_slug": "psycopg"}, ("project_slug",)),
     ("cookiecutter's module", {"app_name": "jinja2"}, BAKES),
     ("cookiecutter's module", {"app_name": "yaml"}, BAKES),
@@ -166,16 +168,18 @@ def typed(answers):
     """The whole context, as cookiecutter makes it from these answers typed at its prompts.
 
     cookiecutter renders each default (the slug from the name); {% raw %} keeps the
-    answers themselves as typed. python_version skips that: it is a choice, which
-    cookiecutter would check itself, and the test is whether the hook does.
+    answers themselves as typed. Choices (python_version, ...) skip that: cookiecutter
+    would check them itself, and the test is whether the hook does.
     """
     check_answers(answers)
+    choices = {key for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text())
+               .items() if isinstance(value, list)}
     literal = {key: "{% raw %}" + value + "{% endraw %}"
-               for key, value in answers.items() if key != "python_version"}
+               for key, value in answers.items() if key not in choices}
     context = generate_context(context_file=str(TEMPLATE / "cookiecutter.json"),
                                extra_context=literal)
     context = dict(prompt_for_config(context, no_input=True))
-    return {**context, **{key: answers[key] for key in answers.keys() & {"python_version"}}}
+    return {**context, **{key: answers[key] for key in answers.keys() & choices}}
 
 
 def bake_as_typed(answers, output_dir, config_file):
@@ -212,13 +216,19 @@ def test_catalogue_covers_every_kind_with_enough_rows():
 
 
 @pytest.mark.slow
-def test_reserved_names_match_what_the_pinned_requirements_install(project_python):
+def test_reserved_names_match_what_the_pinned_requirements_install(combination_projects,
+                                                                   requirements_python):
     """A new pin that brings a module, or a new app, fails here until the file is rewritten."""
+    import combinations
+
     spec = importlib.util.spec_from_file_location("reserved_names",
                                                   TEMPLATE / "hooks" / "reserved_names.py")
     reserved_names = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reserved_names)
-    assert reserved_names.derive(project_python) == RESERVED, (
+    pythons = {combinations.requirement_set(row): requirements_python(combination_projects[row])
+               for row in combinations.ONE_PER_SET}
+    assert set(pythons) == set(reserved_names.requirement_sets())
+    assert reserved_names.derive(pythons) == RESERVED, (
         "run `python hooks/reserved_names.py` and commit hooks/reserved_names.json")
 
 
@@ -386,8 +396,8 @@ MESSAGES = [
      (f"project_name: {'x' * 40!r}... (10000 characters) must be at most 100 characters;"
       " for example: Example Project")),
     ({"python_version": "3.12\nRUN sh"},
-     ("python_version: '3.12\\nRUN sh' must be one of 3.13, 3.12, 3.11, 3.10;"
-      " for example: 3.13")),
+     (f"python_version: '3.12\\nRUN sh' must be one of {', '.join(PYTHON_VERSIONS)};"
+      f" for example: {PYTHON_VERSIONS[0]}")),
 ]
 
 

@@ -79,8 +79,10 @@ def test_generated_python_passes_ruff_with_the_project_settings(project, tools):
 
 def render_hook(name, directory, **answers):
     """hooks/<name>.py rendered as cookiecutter renders it, written into directory."""
-    context = {"cookiecutter": {**json.loads((TEMPLATE / "cookiecutter.json").read_text()),
-                                "project_slug": "exampleproject", **answers}}
+    defaults = {key: value[0] if isinstance(value, list) and not key.startswith("_")
+                else value  # a choice: its first; _extensions stays a list
+                for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()}
+    context = {"cookiecutter": {**defaults, "project_slug": "exampleproject", **answers}}
     source = (TEMPLATE / "hooks" / f"{name}.py").read_text()
     rendered = directory / f"{name}.py"
     rendered.write_text(StrictEnvironment(context=context).from_string(source).render(**context))

@@ -209,6 +209,11 @@ def test_convox_yml_follows_the_rules_of_todays_racks(project):
 
 
 def test_convox_yml_web_declares_every_variable_the_project_reads(project):
+    assert_convox_yml_declares_every_variable_read(project)
+
+
+def assert_convox_yml_declares_every_variable_read(project):
+    """Each variable the project reads is in web's environment, with the code's default."""
     manifest = load(project, "convox.yml")
     web = manifest["services"]["web"]
     given = SET_BY_THE_RACK | {f"{name.upper()}_URL" for name in web["resources"]}
@@ -240,6 +245,10 @@ def test_tests_never_inherit_a_variable_the_project_reads(default_project):
 
 
 def test_readme_lists_every_variable_the_project_reads(project):
+    assert_readme_lists_every_variable_read(project)
+
+
+def assert_readme_lists_every_variable_read(project):
     readme = (project / "README.md").read_text()
     table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
     assert table == set(variables_read(project)) - SET_BY_THE_SYSTEM

@@ -26,7 +26,7 @@ import container
 import psycopg
 import pytest
 from conftest import POSTGRES, project_env, require
-from podman import database_url, steps_from_cache
+from podman import SOCKET_DIR, database_url, steps_from_cache
 from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
@@ -49,16 +49,19 @@ class Web:
                 if marker in line]
 
 
-def start(podman, image, namespace, database):
-    """Migrate as a one-off run, then start the image's command; returns the Web."""
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url(database),
+def start(podman, image, namespace, database, url=database_url, sockets=SOCKET_DIR):
+    """Migrate as a one-off run, then start the image's command; returns the Web.
+    `url(database)` is its DATABASE_URL, through the socket in the folder `sockets`."""
+    env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": url(database),
            "PORT": str(ROUTER_PORT)}
-    podman.run_as_convox(image, namespace, env, "python", "manage.py", "migrate", "--noinput")
+    podman.run_as_convox(image, namespace, env, "python", "manage.py", "migrate", "--noinput",
+                         sockets=sockets)
     podman.run_as_convox(image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
                          "python", "manage.py", "createsuperuser", "--noinput",
-                         "--username", SUPERUSER[0], "--email", "admin@example.com")
+                         "--username", SUPERUSER[0], "--email", "admin@example.com",
+                         sockets=sockets)
     name = f"{namespace.name}-web"
-    podman.run_as_convox(image, namespace, env, name=name)
+    podman.run_as_convox(image, namespace, env, name=name, sockets=sockets)
     podman.wait_until_healthy(name, namespace)
     return Web(name, namespace, database)
 

@@ -102,18 +102,22 @@ class Web:
         return time.monotonic() - started
 
 
-@pytest.fixture(scope="module")
-def database(image, fresh_database, tmp_path_factory):
-    """A migrated database with a superuser, behind a proxy the tests can break."""
-    proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("pg-proxy")))
-    url = proxy.url(fresh_database())
-    env = {**image.env, "SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": url}
+def migrated(image, proxy, name):
+    """(proxy, env): the database `name` through proxy, migrated, with a superuser."""
+    env = {**image.env, "SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": proxy.url(name)}
     # What a release does once, before it takes traffic (`convox run web python manage.py migrate`).
     run(image.python, "manage.py", "migrate", "--noinput", cwd=image.workdir, env=env)
     run(image.python, "manage.py", "createsuperuser", "--noinput", "--username", SUPERUSER[0],
         "--email", "admin@example.com", cwd=image.workdir,
         env={**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]})
-    yield proxy, env
+    return proxy, env
+
+
+@pytest.fixture(scope="module")
+def database(image, fresh_database, tmp_path_factory):
+    """A migrated database with a superuser, behind a proxy the tests can break."""
+    proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("pg-proxy")))
+    yield migrated(image, proxy, fresh_database())
     proxy.close()
 
 

@@ -4,7 +4,7 @@ ASGI config for {{ cookiecutter.project_slug }} project.
 It exposes the ASGI callable as a module-level variable named ``application``.
 
 For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
+https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/howto/deployment/asgi/
 """
 
 import os

@@ -1,18 +1,21 @@
 """
 Django settings for {{ cookiecutter.project_slug }} project.
 
-Laid out like the settings 'django-admin startproject' writes (Django 5.2); what differs
+Laid out like the settings 'django-admin startproject' writes (Django {{ cookiecutter.django_version }}); what differs
 between a laptop and Convox is read from the environment, and each change says why.
 .env.example lists every variable read here, with its default; .env is its local copy.
 
 For more information on this file, see
-https://docs.djangoproject.com/en/5.2/topics/settings/
+https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/settings/
 
 For the full list of settings and their values, see
-https://docs.djangoproject.com/en/5.2/ref/settings/
+https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/
 """
 
 import os
+{%- if cookiecutter.django_version != "5.2" %}
+import urllib.parse
+{%- endif %}
 from pathlib import Path
 
 import dj_database_url
@@ -32,7 +35,7 @@ def env_list(name, default):
 
 
 # Deployment checklist
-# See https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+# See https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/howto/deployment/checklist/
 
 # SECURITY WARNING: keep the secret key used in production secret!
 # Never in code: .env holds it locally, `convox env set` on a rack.
@@ -106,7 +109,7 @@ WSGI_APPLICATION = '{{ cookiecutter.project_slug }}.wsgi.application'
 
 
 # Database
-# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#databases
 # Convox sets DATABASE_URL for a linked database or a resource; without it the project
 # runs on a SQLite file, so a laptop needs nothing else. Connections are kept for ten
 # minutes and checked before reuse, so a restarted database costs no failed request.
@@ -118,6 +121,22 @@ DATABASES = {
         conn_health_checks=True,
     ),
 }
+{%- if cookiecutter.database == "mysql" %}
+
+# MySQL and MariaDB (the database answer "mysql"): four-byte UTF-8, so any character
+# (emoji too) fits, and strict mode, which turns a value that does not fit into an error
+# instead of a silently cut one (Django's check mysql.W002). A server that stops
+# answering costs a request 2 s (connect_timeout) instead of holding a worker until
+# gunicorn's 30 s timeout, so other pages and /health/ keep answering. Options in
+# DATABASE_URL's query string win over these.
+if DATABASES['default']['ENGINE'] == 'django.db.backends.mysql':
+    DATABASES['default']['OPTIONS'] = {
+        'charset': 'utf8mb4',
+        'init_command': "SET sql_mode='STRICT_TRANS_TABLES'",
+        'connect_timeout': 2,
+        **DATABASES['default'].get('OPTIONS', {}),
+    }
+{%- else %}
 
 # A PostgreSQL server that stops answering costs a request 2 s (the shortest
 # connect_timeout libpq and psycopg allow) instead of holding a worker until gunicorn's
@@ -125,6 +144,7 @@ DATABASES = {
 # (`?connect_timeout=5`).
 if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
     DATABASES['default'].setdefault('OPTIONS', {}).setdefault('connect_timeout', 2)
+{%- endif %}
 
 
 # Custom user model
@@ -135,7 +155,7 @@ AUTH_USER_MODEL = 'accounts.User'
 
 
 # Password validation
-# https://docs.djangoproject.com/en/5.2/ref/settings/#auth-password-validators
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#auth-password-validators
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -154,7 +174,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 
 # Internationalization
-# https://docs.djangoproject.com/en/5.2/topics/i18n/
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/i18n/
 
 LANGUAGE_CODE = 'en-us'
 
@@ -166,7 +186,7 @@ USE_TZ = True
 
 
 # Static files (CSS, JavaScript, Images)
-# https://docs.djangoproject.com/en/5.2/howto/static-files/
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/howto/static-files/
 
 STATIC_URL = 'static/'
 
@@ -186,7 +206,7 @@ STORAGES = {
 
 
 # HTTPS
-# https://docs.djangoproject.com/en/5.2/topics/security/#ssl-https
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/security/#ssl-https
 # TLS ends at the Convox balancer or router. nginx in the container sets
 # X-Forwarded-Proto on every request, replacing whatever the client sent, so Django may
 # trust it: https on 4001, http on 4000, and on the router port what the router says
@@ -211,7 +231,7 @@ SECURE_HSTS_PRELOAD = True
 
 
 # Logging
-# https://docs.djangoproject.com/en/5.2/topics/logging/
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/logging/
 # Convox keeps what processes print. By default, with DEBUG off, Django only emails
 # errors to ADMINS: print warnings and errors instead, tracebacks included, once.
 
@@ -237,8 +257,56 @@ LOGGING = {
     },
 }
 
+{%- if cookiecutter.django_version == "5.2" %}
+
 
 # Default primary key field type
-# https://docs.djangoproject.com/en/5.2/ref/settings/#default-auto-field
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#default-auto-field
 
 DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'
+{%- else %}
+
+
+# Email
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/email/#topic-email-configuration
+# A real SMTP server, named by EMAIL_URL: smtp+tls://USER:PASSWORD@HOST:587 (STARTTLS),
+# smtps://USER:PASSWORD@HOST:465 (TLS from the start) or smtp://HOST:25 (no TLS), with
+# the user and password URL-encoded. Unset, mail is printed while DEBUG is on, and goes
+# to an SMTP server on localhost (Django's own default) when it is off: the deploy check
+# mail.E001 refuses a console backend in production.
+
+
+def smtp_mailer(url):
+    """The MAILERS entry for the SMTP server an EMAIL_URL names."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {'smtp', 'smtp+tls', 'smtps'} or not parts.hostname:
+        raise ImproperlyConfigured(
+            'EMAIL_URL must be smtp+tls://USER:PASSWORD@HOST:587, smtps://USER:PASSWORD@HOST:465 '
+            f'or smtp://HOST:25, not a {parts.scheme or "scheme-less"} URL.'
+        )
+    default_port = {'smtp': 25, 'smtp+tls': 587, 'smtps': 465}[parts.scheme]
+    return {
+        'BACKEND': 'django.core.mail.backends.smtp.EmailBackend',
+        'OPTIONS': {
+            'host': parts.hostname,
+            'port': parts.port or default_port,
+            'username': urllib.parse.unquote(parts.username or ''),
+            'password': urllib.parse.unquote(parts.password or ''),
+            'use_tls': parts.scheme == 'smtp+tls',
+            'use_ssl': parts.scheme == 'smtps',
+            # Give up on a server that does not answer, rather than hold a worker.
+            'timeout': 10,
+        },
+    }
+
+
+EMAIL_URL = os.environ.get('EMAIL_URL', '')
+
+MAILERS = {
+    'default': (
+        {'BACKEND': 'django.core.mail.backends.console.EmailBackend'}
+        if DEBUG and not EMAIL_URL
+        else smtp_mailer(EMAIL_URL or 'smtp://localhost:25')
+    ),
+}
+{%- endif %}

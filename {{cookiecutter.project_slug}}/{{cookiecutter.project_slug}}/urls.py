@@ -2,7 +2,7 @@
 URL configuration for {{ cookiecutter.project_slug }} project.
 
 The `urlpatterns` list routes URLs to views. For more information please see:
-    https://docs.djangoproject.com/en/5.2/topics/http/urls/
+    https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/http/urls/
 
 /health/ is not here: nginx answers it in the container (conf/nginx.conf, health.py).
 Errors use templates/404.html and 500.html.

@@ -4,7 +4,7 @@ WSGI config for {{ cookiecutter.project_slug }} project.
 It exposes the WSGI callable as a module-level variable named ``application``.
 
 For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
+https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/howto/deployment/wsgi/
 """
 
 import os

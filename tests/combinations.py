@@ -1,0 +1,84 @@
+"""The combinations of django_version, database and python_version that the tests bake.
+
+One table, read by every module that does something per combination. It holds every
+value of each of the three questions at least once, and every pair of values from two of
+them that the pre-generation hook accepts (test_options.py proves both). The first row is
+the default bake; the row of SERVED is also built as an image and served.
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+# The oldest Python of each Django series (hooks/requirements.py writes it).
+DJANGO_PYTHON = json.loads((TEMPLATE / "hooks" / "django_python.json").read_text())
+QUESTIONS = ("django_version", "database", "python_version")
+
+COMBINATIONS = [
+    # django_version, database, python_version
+    ("5.2", "postgresql", "3.13"),  # every answer at its default
+    ("6.1", "mysql", "3.13"),  # the other end: built as an image and served too
+    ("5.2", "postgresql", "3.10"),
+    ("5.2", "mysql", "3.10"),
+    ("5.2", "postgresql", "3.11"),
+    ("5.2", "mysql", "3.11"),
+    ("6.1", "postgresql", "3.12"),
+    ("5.2", "mysql", "3.12"),
+    ("6.1", "mysql", "3.14"),
+    ("5.2", "postgresql", "3.14"),
+]
+SERVED = ("6.1", "mysql", "3.13")
+
+
+def answers(row):
+    return dict(zip(QUESTIONS, row))
+
+
+def row_id(row):
+    django_version, database, python_version = row
+    return f"django{django_version}-{database}-py{python_version}"
+
+
+def requirement_set(row):
+    """The key of the row's requirement set: "6.1 mysql"."""
+    return f"{row[0]} {row[1]}"
+
+
+def version(text):
+    return tuple(int(part) for part in text.split("."))
+
+
+def accepted(django_version, python_version):
+    return version(python_version) >= version(DJANGO_PYTHON[django_version])
+
+
+# One row of each requirement set: those run against SQLite and the database server.
+ONE_PER_SET = []
+for _row in COMBINATIONS:
+    if requirement_set(_row) not in map(requirement_set, ONE_PER_SET):
+        ONE_PER_SET.append(_row)
+
+
+def requirements_script():
+    """hooks/requirements.py as a module: its interpreter finder, its set keys."""
+    spec = importlib.util.spec_from_file_location("requirements",
+                                                  TEMPLATE / "hooks" / "requirements.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def python_for(django_version):
+    """An interpreter for the series' virtualenvs: this one when the series runs on it,
+    else the newest the python_version question offers that this machine has."""
+    if sys.version_info[:2] >= version(DJANGO_PYTHON[django_version]):
+        return sys.executable
+    script = requirements_script()
+    for candidate in sorted(CHOICES["python_version"], key=version, reverse=True):
+        oldest = version(DJANGO_PYTHON[django_version])
+        if version(candidate) >= oldest and (found := script.interpreter(candidate)):
+            return found
+    return None

@@ -1,0 +1,500 @@
+"""The options: django_version, database and python_version, each value and each pair of
+them (tests/combinations.py) baked into a project that works.
+
+Every combination renders its choices, passes hadolint, the Compose schema, Convox's
+rules (with the database version Django needs) and `manage.py check`. One combination of
+each requirement set runs migrations and its own tests on SQLite and on the machine's
+PostgreSQL or MariaDB, passes the deployment checklist, and has the app and settings its
+Django series' own startapp and startproject make.
+"""
+
+import ast
+import itertools
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import combinations
+import pytest
+import yaml
+from combinations import COMBINATIONS, DJANGO_PYTHON, ONE_PER_SET, row_id
+from conftest import TEMPLATE, mariadb_url, run
+from convox_rules import check_compose, check_convox_yml, check_mysql_versions, minimum_postgres
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.generate import generate_context
+from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
+from smtp_server import SMTPServer
+from test_convox_manifests import (
+    assert_convox_yml_declares_every_variable_read,
+    assert_readme_lists_every_variable_read,
+    link_url,
+    variables_read,
+)
+
+DRIVERS = {"postgresql": "psycopg[binary]", "mysql": "mysqlclient"}
+SCHEMES = {"postgresql": "postgres://", "mysql": "mysql://"}
+THIS_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+ENGINES = {"postgresql": "django.db.backends.postgresql", "mysql": "django.db.backends.mysql"}
+
+
+# The table itself
+
+
+def allowed(first, x, second, y):
+    """Whether the hook accepts answers x to `first` and y to `second` together."""
+    answers = {first: x, second: y}
+    if answers.keys() == {"django_version", "python_version"}:
+        return combinations.accepted(answers["django_version"], answers["python_version"])
+    return True
+
+
+def test_the_table_bakes_every_value_and_every_pair_the_hook_accepts():
+    choices = combinations.CHOICES
+    for column, question in enumerate(combinations.QUESTIONS):
+        assert {row[column] for row in COMBINATIONS} == set(choices[question])
+    for (a, first), (b, second) in itertools.combinations(
+            enumerate(combinations.QUESTIONS), 2):
+        wanted = {(x, y) for x in choices[first] for y in choices[second]
+                  if allowed(first, x, second, y)}
+        assert {(row[a], row[b]) for row in COMBINATIONS} == wanted, (first, second)
+    assert COMBINATIONS[0] == tuple(choices[question][0] for question in combinations.QUESTIONS)
+    assert combinations.SERVED in COMBINATIONS
+
+
+# What the pre-generation hook refuses
+
+REFUSED_PAIRS = [
+    (series, python) for series in combinations.CHOICES["django_version"]
+    for python in combinations.CHOICES["python_version"]
+    if not combinations.accepted(series, python)
+]
+
+
+def test_some_pairs_are_refused():
+    assert ("6.1", "3.11") in REFUSED_PAIRS and ("6.1", "3.10") in REFUSED_PAIRS
+
+
+@pytest.mark.parametrize(("series", "python"), REFUSED_PAIRS)
+def test_a_python_too_old_for_the_series_is_refused_in_one_line(bake, capfd, series, python):
+    result = bake(django_version=series, python_version=python)
+    assert result.exit_code != 0
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR: ")
+              and not line.startswith("ERROR: Stopping")]
+    example = combinations.CHOICES["python_version"][0]
+    assert errors == [(
+        f"ERROR: python_version: '{python}' is too old for Django {series}, which needs Python"
+        f" {DJANGO_PYTHON[series]} or later; for example: {example}"
+    )]
+    assert result.project_path is None or not result.project_path.exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [("django_version", "5.1"), ("database", "sqlite"),
+                                              ("python_version", "3.15")])
+def test_an_answer_outside_the_choices_is_refused_in_one_line(
+        field, value, tmp_path, capfd, _cookiecutter_config_file):
+    # cookiecutter refuses such an answer on its command line; a replay file passes it on.
+    context = dict(prompt_for_config(generate_context(
+        context_file=str(TEMPLATE / "cookiecutter.json")), no_input=True))
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps({"cookiecutter": {**context, field: value}}))
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(TEMPLATE), replay=str(replay), output_dir=str(tmp_path / "out"),
+                     config_file=_cookiecutter_config_file)
+    errors = [line for line in capfd.readouterr().err.splitlines()
+              if re.match(r"ERROR: \w+: ", line)]
+    choices = ", ".join(combinations.CHOICES[field])
+    assert errors == [(f"ERROR: {field}: '{value}' must be one of {choices}; for example: "
+                      f"{combinations.CHOICES[field][0]}")]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_module_only_the_other_database_installs_is_a_name_the_app_may_take(bake):
+    # hooks/reserved_names.json keeps a set of modules per django_version and database.
+    result = bake(app_name="psycopg", database="mysql")
+    assert result.exit_code == 0, result.exception
+    assert (result.project_path / "psycopg" / "apps.py").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(combinations.accepted("6.1", THIS_PYTHON),
+                    reason="this interpreter runs Django 6.1 itself")
+def test_a_series_no_python_here_runs_is_refused_in_one_line_naming_it(tools, tmp_path):
+    # Only cookiecutter's own Python on PATH: the hook finds none that Django 6.1 runs on.
+    done = subprocess.run(
+        [tools["cookiecutter"], "--no-input", "--output-dir", tmp_path / "out", TEMPLATE,
+         "django_version=6.1"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": str(Path(tools["cookiecutter"]).parent),
+             "HOME": str(tmp_path)})
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: startapp")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("ERROR: startapp needs Django==6.1.")
+    assert f"for Python {THIS_PYTHON}, the newest here" in errors[0]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+# Every combination
+
+
+@pytest.fixture(scope="module")
+def python_of(combination_projects, requirements_python):
+    """python_of(row) -> the python of the row's requirement set; every set's virtualenv
+    is built first, two at a time."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(requirements_python, [combination_projects[row] for row in ONE_PER_SET]))
+    return lambda row: requirements_python(combination_projects[row])
+
+
+@pytest.fixture(scope="module")
+def minimums(python_of):
+    """{series: {"mariadb": (10, 11), "mysql": (8, 4)}}, as each pinned Django states them."""
+    probe = ("import json\n"
+             "from types import SimpleNamespace\n"
+             "from django.db.backends.mysql.features import DatabaseFeatures as F\n"
+             "found = F.__dict__['minimum_database_version']\n"
+             "minimum = getattr(found, 'fget', None) or found.func\n"
+             "print(json.dumps({engine: minimum(SimpleNamespace(connection=SimpleNamespace("
+             "mysql_is_mariadb=engine == 'mariadb'))) for engine in ('mariadb', 'mysql')}))\n")
+    found = {}
+    for row in ONE_PER_SET:
+        python = python_of(row)
+        found.setdefault(row[0], {key: tuple(value) for key, value in
+                                  json.loads(run(python, "-c", probe, cwd="/").stdout).items()})
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_renders_its_choices(row, combination_projects):
+    series, database, python = row
+    project = combination_projects[row]
+    requirements = (project / "requirements.txt").read_text()
+    assert re.search(rf"^Django=={re.escape(series)}\.\d+$", requirements, re.MULTILINE)
+    assert re.search(rf"^{re.escape(DRIVERS[database])}==[\d.]+$", requirements, re.MULTILINE)
+    other = DRIVERS["mysql" if database == "postgresql" else "postgresql"]
+    assert other not in requirements
+    assert f"FROM python:{python}-slim-trixie\n" in (project / "Dockerfile").read_text()
+    settings = (project / "exampleproject" / "settings.py").read_text()
+    assert f"docs.djangoproject.com/en/{series}/" in settings
+    assert ("MAILERS = {" in settings) is (series != "5.2")
+    assert ("DEFAULT_AUTO_FIELD" in settings) is (series == "5.2")
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    assert any(SCHEMES[database] in entry for entry in compose["services"]["web"]["environment"])
+    convox = yaml.safe_load((project / "convox.yml").read_text())
+    assert convox["resources"]["database"]["type"] == {"postgresql": "postgres",
+                                                       "mysql": "mariadb"}[database]
+    for text in (settings, (project / "README.md").read_text(), (project / ".env").read_text()):
+        assert "\n\n\n\n" not in text and "{%" not in text and "{{" not in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_passes_the_rules_of_both_convox_manifests(
+        row, combination_projects, minimums):
+    project = combination_projects[row]
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    convox = yaml.safe_load((project / "convox.yml").read_text())
+    minimum = minimum_postgres((project / "requirements.txt").read_text())
+    assert check_compose(compose, minimum) == []
+    assert check_convox_yml(convox, minimum) == []
+    assert check_mysql_versions(convox, compose, minimums[row[0]]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_declares_and_documents_every_variable_it_reads(
+        row, combination_projects):
+    project = combination_projects[row]
+    assert_convox_yml_declares_every_variable_read(project)
+    assert_readme_lists_every_variable_read(project)
+    assert ("EMAIL_URL" in variables_read(project)) is (row[0] != "5.2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_links_an_official_database_image_that_gives_compose_its_url(
+        row, combination_projects):
+    services = yaml.safe_load((combination_projects[row] / "docker-compose.yml").read_text())[
+        "services"]
+    database = services["database"]
+    env = dict(entry.split("=", 1) for entry in database["environment"])
+    if row[1] == "mysql":
+        assert database["image"] == "mariadb:11.8"
+        assert link_url(database) == "mysql://root:password@database:3306/app"
+        # The official image makes that database and root password from MARIADB_*.
+        assert (env["MARIADB_ROOT_PASSWORD"], env["MARIADB_DATABASE"]) == ("password", "app")
+    else:
+        assert database["image"] == "postgres:17"
+        assert link_url(database) == "postgres://postgres:password@database:5432/app"
+    assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
+    # First-generation Convox leaves ${NAME:-default} as it is (convox_rules.check_compose).
+    assert not any(":-" in entry for entry in services["web"]["environment"])
+
+
+@pytest.mark.slow
+def test_every_combination_passes_hadolint_ruff_and_the_compose_schema(combination_projects,
+                                                                       tools):
+    projects = list(combination_projects.values())
+    for project in projects:
+        done = subprocess.run([tools["hadolint"], "Dockerfile"], cwd=project,
+                              capture_output=True, text=True)
+        assert (done.returncode, done.stdout) == (0, ""), f"{project.parent.name}: {done.stdout}"
+        done = subprocess.run([tools["ruff"], "check", "."], cwd=project, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, f"{project.parent.name}: {done.stdout}"
+    done = subprocess.run([tools["check-jsonschema"], "--builtin-schema", "vendor.compose-spec",
+                           *[project / "docker-compose.yml" for project in projects]],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_every_combination_passes_check(row, combination_projects, python_of):
+    project = combination_projects[row]
+    done = run(python_of(row), "manage.py", "check", "--fail-level", "WARNING",
+               cwd=project)
+    assert "System check identified no issues" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=map(row_id, ONE_PER_SET))
+def test_env_file_lists_every_variable_the_settings_read_with_the_database_scheme(
+        row, combination_projects):
+    project = combination_projects[row]
+    read = set(re.findall(r"environ\.get\('([A-Z_]+)'",
+                          (project / "exampleproject" / "settings.py").read_text()))
+    env_file = (project / ".env").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z_]+)=", env_file, re.MULTILINE))
+    assert read <= listed, read - listed
+    assert ("EMAIL_URL" in read) is (row[0] != "5.2")
+    assert f"# DATABASE_URL={SCHEMES[row[1]]}" in env_file
+
+
+# The database-version rule catches what it is for
+
+MINIMUMS_61 = {"mariadb": (10, 11), "mysql": (8, 4)}
+
+
+@pytest.mark.parametrize(("convox", "compose", "problem"), [
+    ({"resources": {"database": {"type": "mariadb"}}}, {},
+     "resources.database.options.version: is missing, and the rack's default mariadb 10.4"),
+    ({"resources": {"database": {"type": "mariadb", "options": {"version": "10.6"}}}}, {},
+     "resources.database.options.version: mariadb 10.6 is older"),
+    ({"resources": {"database": {"type": "rds-mysql", "options": {"class": "db.t4g.micro"}}}},
+     {}, "resources.database.options.version: is missing"),
+    ({}, {"services": {"database": {"image": "mariadb:10.6"}}},
+     "services.database.image: mariadb 10.6 is older"),
+    ({}, {"services": {"database": {"image": "mysql"}}},
+     "services.database.image: 'mysql' must name a version"),
+])
+def test_the_database_version_rule_refuses_what_django_cannot_connect_to(convox, compose,
+                                                                         problem):
+    problems = check_mysql_versions(convox, compose, MINIMUMS_61)
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+    fixed = json.loads(json.dumps(convox).replace('"10.6"', '"11.8"'))
+    if "mariadb:10.6" in json.dumps(compose):
+        assert check_mysql_versions(
+            {}, {"services": {"database": {"image": "mariadb:11.8"}}}, MINIMUMS_61) == []
+    elif fixed != convox:
+        assert check_mysql_versions(fixed, {}, MINIMUMS_61) == []
+
+
+# One combination of each requirement set, against real databases
+
+SET_IDS = [combinations.requirement_set(row).replace(" ", "-") for row in ONE_PER_SET]
+
+
+@pytest.fixture(scope="module")
+def server_url(request):
+    """server_url(database) -> a DATABASE_URL of a new, empty database on the machine's
+    PostgreSQL or MariaDB (skipped, or failed in CI, when that server is missing)."""
+    def make(database):
+        if database == "mysql":
+            return mariadb_url(request.getfixturevalue("fresh_mysql_database")())
+        request.getfixturevalue("postgres")
+        return f"postgres://postgres@%2Fvar%2Frun%2Fpostgresql/{request.getfixturevalue('fresh_database')()}"
+    return make
+
+
+def run_tests(python, project, env):
+    done = run(python, "manage.py", "test", "--noinput", cwd=project, env=env, timeout=300)
+    ran = re.search(r"^Ran (\d+) tests", done.stderr, re.MULTILINE)
+    # A test for SQLite only (bin/web's database wait) is skipped on a server.
+    assert ran and int(ran.group(1)) >= 5, done.stderr
+    assert re.search(r"^OK( \(skipped=1\))?$", done.stderr, re.MULTILINE), done.stderr
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
+def test_migrations_and_the_project_tests_run_on_sqlite(row, combination_projects,
+                                                        python_of, tmp_path):
+    project, python = combination_projects[row], python_of(row)
+    env = {"DEBUG": "true"}
+    run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
+    assert (project / "db.sqlite3").stat().st_size > 0
+    run(python, "manage.py", "makemigrations", "--check", "--dry-run", cwd=project, env=env)
+    run_tests(python, project, env)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
+def test_migrations_checks_and_the_project_tests_run_on_the_database_server(
+        row, combination_projects, python_of, server_url):
+    project, python = combination_projects[row], python_of(row)
+    database = row[1]
+    env = {"DEBUG": "true", "DATABASE_URL": server_url(database)}
+    run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
+    # With --database, the checks ask the server too (strict mode: mysql.W002).
+    done = run(python, "manage.py", "check", "--database", "default", "--fail-level", "WARNING",
+               cwd=project, env=env)
+    assert "System check identified no issues" in done.stdout
+    probe = ("from django.db import connection\n"
+             "with connection.cursor() as cursor:\n"
+             "    print(connection.vendor, connection.get_database_version())\n"
+             "    if connection.vendor == 'mysql':\n"
+             "        cursor.execute('SELECT @@sql_mode, @@character_set_connection')\n"
+             "        print(*cursor.fetchone())\n")
+    shown = run(python, "manage.py", "shell", "--no-imports", "-c", probe, cwd=project,
+                env=env).stdout.split("\n")
+    assert shown[0].startswith("mysql" if database == "mysql" else "postgresql")
+    if database == "mysql":
+        sql_mode, charset = shown[1].split()
+        assert "STRICT_TRANS_TABLES" in sql_mode.split(",") and charset == "utf8mb4"
+    run_tests(python, project, env)
+
+
+def production(url):
+    """What convox.yml and `convox env set` give web (the bake's .env says DEBUG=true)."""
+    return {"SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false", "DATABASE_URL": url}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
+def test_deploy_checks_pass_with_only_a_key_and_a_database(row, combination_projects,
+                                                           python_of, server_url):
+    project, python = combination_projects[row], python_of(row)
+    # A server that answers: Django's MySQL backend asks it about its version in the checks.
+    env = production(server_url(row[1]))
+    done = run(python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", cwd=project,
+               env=env)
+    assert "System check identified no issues (0 silenced)." in done.stdout
+    engine = run(python, "manage.py", "shell", "--no-imports", "-c",
+                 "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
+                 cwd=project, env=env).stdout.strip()
+    assert engine == ENGINES[row[1]]
+    # The same check fails with DEBUG on: for 6.1, on the console mail backend too.
+    done = run(python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", cwd=project,
+               env={**env, "DEBUG": "true"}, check=False)
+    assert done.returncode != 0 and "security.W018" in done.stderr
+    assert ("mail.E001" in done.stderr) is (row[0] != "5.2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
+def test_the_app_is_what_the_series_own_startapp_makes(row, combination_projects,
+                                                        python_of, tmp_path):
+    project, python = combination_projects[row], python_of(row)
+    target = tmp_path / "startapp" / "exampleapp"
+    target.mkdir(parents=True)
+    # From outside the target's folder, so the empty app folder is not importable.
+    run(python, "-m", "django", "startapp", "exampleapp", target, cwd=tmp_path)
+    made = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    ours = {p.relative_to(project / "exampleapp"): p.read_bytes()
+            for p in (project / "exampleapp").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and "static" not in p.parts}
+    assert ours == made
+    assert (b"default_auto_field" in made[Path("apps.py")]) is (row[0] == "5.2")
+
+
+def assigned_names(source):
+    return [target.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)]
+
+
+def section_links(source):
+    return re.findall(r"^# (?:See )?(https://docs\.djangoproject\.com/\S+)$", source, re.MULTILINE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
+def test_settings_read_like_the_series_own_startproject(row, combination_projects,
+                                                        python_of, tmp_path):
+    project, python = combination_projects[row], python_of(row)
+    run(python, "-m", "django", "startproject", "exampleproject", tmp_path, cwd=tmp_path)
+    theirs = (tmp_path / "exampleproject" / "settings.py").read_text()
+    ours = (project / "exampleproject" / "settings.py").read_text()
+    # Every setting startproject writes, in the same order, and its sections' links.
+    names = assigned_names(ours)
+    assert [name for name in names if name in assigned_names(theirs)] == assigned_names(theirs)
+    links = section_links(ours)
+    assert [link for link in links if link in section_links(theirs)] == section_links(theirs)
+    for module in ("urls.py", "wsgi.py", "asgi.py"):
+        their_links = re.findall(r"https://docs\S+", (tmp_path / "exampleproject" / module).read_text())
+        assert their_links and all(link in (project / "exampleproject" / module).read_text()
+                                   for link in their_links), module
+
+
+# Email, on the series that has MAILERS
+
+MAILING = [row for row in ONE_PER_SET if row[0] != "5.2"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", MAILING, ids=map(row_id, MAILING))
+def test_mail_goes_to_the_smtp_server_email_url_names(row, combination_projects,
+                                                      python_of):
+    project, python = combination_projects[row], python_of(row)
+    env = production("sqlite:///:memory:")
+    with SMTPServer() as server:
+        run(python, "manage.py", "sendtestemail", "someone@example.com", cwd=project,
+            env={**env, "EMAIL_URL": f"smtp://127.0.0.1:{server.port}"})
+    # A user and password, URL-encoded in EMAIL_URL, reach the backend decoded.
+    options = json.loads(run(python, "manage.py", "shell", "--no-imports", "-c",
+                             "import json; from django.conf import settings; "
+                             "print(json.dumps(settings.MAILERS['default']))", cwd=project,
+                             env={**env, "EMAIL_URL": "smtp+tls://user%40example.com:p%40ss"
+                                                      "@smtp.example.com"}).stdout)
+    assert len(server.messages) == 1
+    _, recipients, message = server.messages[0]
+    assert recipients == ["someone@example.com"]
+    assert b"Subject: Test email from" in message
+    assert options["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert options["OPTIONS"] | {"timeout": None} == {
+        "host": "smtp.example.com", "port": 587, "username": "user@example.com",
+        "password": "p@ss", "use_tls": True, "use_ssl": False, "timeout": None}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", MAILING, ids=map(row_id, MAILING))
+def test_mail_is_printed_while_debug_is_on_and_a_bad_email_url_says_why(
+        row, combination_projects, python_of):
+    project, python = combination_projects[row], python_of(row)
+    env = {"SECRET_KEY": "x" * 50, "DEBUG": "true", "DATABASE_URL": "sqlite:///:memory:"}
+    done = run(python, "manage.py", "sendtestemail", "someone@example.com", cwd=project, env=env)
+    assert "To: someone@example.com" in done.stdout
+    done = run(python, "manage.py", "check", cwd=project, check=False,
+               env={**env, "EMAIL_URL": "https://mail.example.com"})
+    assert done.returncode != 0
+    assert "EMAIL_URL must be smtp+tls://" in done.stderr
+
+
+# The data the hooks read, against what the pins install
+
+
+@pytest.mark.slow
+def test_each_series_oldest_python_is_its_requires_python(python_of):
+    for row in ONE_PER_SET:
+        python = python_of(row)
+        requires = run(python, "-c", "from importlib.metadata import metadata; "
+                       "print(metadata('Django')['Requires-Python'])", cwd="/").stdout.strip()
+        assert requires == f">={DJANGO_PYTHON[row[0]]}", (row, requires)
+
