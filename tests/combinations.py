@@ -21,8 +21,6 @@ COMBINATIONS = [
     # django_version, database, python_version
     ("5.2", "postgresql", "3.13"),  # every answer at its default
     ("6.1", "mysql", "3.13"),  # the other end: built as an image and served too
-    ("5.2", "postgresql", "3.10"),
-    ("5.2", "mysql", "3.10"),
     ("5.2", "postgresql", "3.11"),
     ("5.2", "mysql", "3.11"),
     ("6.1", "postgresql", "3.12"),

@@ -173,9 +173,9 @@ def project_python(default_project, requirements_python):
 
 
 @pytest.fixture(scope="session")
-def dev_python(tmp_path_factory):
+def dev_python(default_project, tmp_path_factory):
     """One virtualenv with requirements-dev.txt (the runtime plus pytest, ruff, pre-commit)."""
-    requirements = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-dev.txt"
+    requirements = default_project / "requirements-dev.txt"
     return make_venv(tmp_path_factory.mktemp("dev-venv"), "-r", str(requirements))
 
 

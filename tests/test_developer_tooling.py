@@ -31,8 +31,9 @@ def pins(requirements_file):
 
 
 @pytest.mark.slow
-def test_dev_requirements_include_the_runtime_ones_and_pin_all_they_install(dev_python):
-    dev = PROJECT_TEMPLATE / "requirements-dev.txt"
+def test_dev_requirements_include_the_runtime_ones_and_pin_all_they_install(dev_python,
+                                                                         default_project):
+    dev = default_project / "requirements-dev.txt"
     assert "-r requirements.txt" in dev.read_text().splitlines()
     frozen = run(dev_python, "-m", "pip", "freeze", "--all", cwd=TEMPLATE).stdout
     installed = {
@@ -52,8 +53,9 @@ def test_the_image_installs_the_runtime_requirements_only(default_project):
     assert not any("requirements-dev" in step for step in installs)
 
 
-def test_ruff_has_one_version_in_the_dev_requirements_pre_commit_and_the_template():
-    dev = pins(PROJECT_TEMPLATE / "requirements-dev.txt")["ruff"]
+def test_ruff_has_one_version_in_the_dev_requirements_pre_commit_and_the_template(
+        default_project):
+    dev = pins(default_project / "requirements-dev.txt")["ruff"]
     hooks = yaml.safe_load((PROJECT_TEMPLATE / ".pre-commit-config.yaml").read_text())
     in_hooks = {dependency for repo in hooks["repos"] for hook in repo["hooks"]
                 for dependency in hook.get("additional_dependencies", [])
