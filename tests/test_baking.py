@@ -341,3 +341,15 @@ def test_rebake_without_django_and_offline_keeps_the_app(
     done = bake_with_cli(cookiecutter_without_django, tmp_path, "--overwrite-if-exists", **offline)
     assert done.returncode == 0, done.stderr
     assert "Kept the existing app exampleapp/ as it is" in done.stdout
+
+
+def test_convox_commands_name_the_app_without_underscores(bake):
+    # Kubernetes namespaces (v3 racks name one RACK-APP) and CloudFormation stack names
+    # (v2 racks) allow letters, digits and dashes: `coffee_shop` is the app `coffee-shop`.
+    project = bake(project_slug="coffee_shop").project_path
+    readme = (project / "README.md").read_text()
+    apps = (re.findall(r"convox apps create ([a-z][\w-]*)", readme)
+            + re.findall(r" -a ([\w-]+)", readme))
+    assert apps and set(apps) == {"coffee-shop"}
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    assert workflow["jobs"]["deploy"]["env"]["APP"] == "coffee-shop"
