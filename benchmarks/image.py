@@ -30,13 +30,17 @@ import podman as oci
 
 BUDGET_MB = 80
 MB = 1_000_000
-DATABASE_URL = oci.database_url("postgres")  # /health/ asks it only SELECT 1
+DATABASE_URL = oci.database_url("postgres")  # bin/web only checks that it answers
 
 
 def bake(folder):
+    import contextlib
+    import io
+
     from cookiecutter.main import cookiecutter
 
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(folder)))
+    with contextlib.redirect_stdout(io.StringIO()):  # the bake's next steps are not figures
+        return Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(folder)))
 
 
 def timed(action):
