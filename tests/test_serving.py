@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import project_env, run
 from db_proxy import DatabaseProxy
+from stack import command_name, tree
 from traffic import BALANCER, CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
@@ -32,18 +33,7 @@ ROUTER_PORT = 8080  # what PORT says; the rack sets it from convox.yml's port
 
 def descendants(pid):
     """Every process below pid, from /proc."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
+    return tree(pid) - {pid}
 
 
 def alive(pid):
@@ -62,13 +52,6 @@ def left_behind(servers, seconds=1.0):
         if not running or time.monotonic() > deadline:
             return running
         time.sleep(0.05)
-
-
-def command_name(pid):
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 @dataclass
