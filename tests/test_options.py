@@ -498,3 +498,12 @@ def test_each_series_oldest_python_is_its_requires_python(python_of):
                        "print(metadata('Django')['Requires-Python'])", cwd="/").stdout.strip()
         assert requires == f">={DJANGO_PYTHON[row[0]]}", (row, requires)
 
+
+
+@pytest.mark.parametrize("row", ONE_PER_SET, ids=map(row_id, ONE_PER_SET))
+def test_readme_asks_for_the_oldest_python_the_series_is_offered_with(row, combination_projects):
+    offered = [python for python in combinations.CHOICES["python_version"]
+               if combinations.accepted(row[0], python)]
+    oldest = min(offered, key=combinations.version)
+    readme = (combination_projects[row] / "README.md").read_text()
+    assert f"You need Python {oldest} or later." in readme
