@@ -24,6 +24,9 @@ RENDERED = {
     "python_version": {{ cookiecutter.python_version | string | tojson }},
     "django_version": {{ cookiecutter.django_version | string | tojson }},
     "database": {{ cookiecutter.database | string | tojson }},
+    "background_tasks": {{ cookiecutter.background_tasks | string | tojson }},
+    "media_storage": {{ cookiecutter.media_storage | string | tojson }},
+    "error_reports": {{ cookiecutter.error_reports | string | tojson }},
 }
 # tojson writes a character beyond U+FFFF (an emoji) as two surrogates: join them again.
 ANSWERS = {
@@ -44,6 +47,8 @@ RESERVED = template_json("hooks", "reserved_names.json")
 # The choices the prompts offer; a replay file could hold anything.
 CHOICES = template_json("cookiecutter.json")
 PYTHON_VERSIONS = CHOICES["python_version"]
+# Each adds packages to requirements.txt, with modules of their own (reserved_names.json).
+OPTION_QUESTIONS = ("background_tasks", "media_storage", "error_reports")
 # The oldest Python each Django series runs on: its Requires-Python, as
 # hooks/requirements.py found it.
 DJANGO_PYTHON = template_json("hooks", "django_python.json")
@@ -87,7 +92,11 @@ def taken(value, answers):
     if value in RESERVED["app_labels"]:
         return (f"is the label of {RESERVED['app_labels'][value]}, which settings.py installs;"
                 " Django needs app labels to be unique")
-    modules = RESERVED["modules"].get(f"{answers['django_version']} {answers['database']}", {})
+    modules = {}
+    requirement_set = f"{answers['django_version']} {answers['database']}"
+    for group in [requirement_set, *(f"{requirement_set} + {answers[question]}"
+                                     for question in OPTION_QUESTIONS)]:
+        modules.update(RESERVED["modules"].get(group, {}))
     if value in modules:
         return (f"is a module of {modules[value]}, which requirements.txt"
                 " installs; a package of that name would shadow it")
@@ -170,6 +179,7 @@ RULES = [
     ("python_version", one_of("python_version"), PYTHON_VERSIONS[0]),
     ("python_version", python_runs_django, PYTHON_VERSIONS[0]),
     ("database", one_of("database"), CHOICES["database"][0]),
+    *((question, one_of(question), CHOICES[question][0]) for question in OPTION_QUESTIONS),
 ]
 
 

@@ -5,10 +5,14 @@ and the oldest Python of each Django series into hooks/django_python.json.
 
 A requirement set is one answer to django_version with one answer to database. For each,
 pip resolves the project's direct requirements (the newest patch release of the Django
-series, the database driver, and the rest unpinned, so the newest of each) with every
-Python interpreter the python_version question offers and this machine has, and the
-exact versions it picks become the data block at the top of requirements.txt, which
-renders the set a bake asks for. Where Pythons resolve a package to different versions,
+series, the database driver, and the rest unpinned, so the newest of each) together with
+what every option answer adds (OPTIONS: Celery, django-storages, ...) with every Python
+interpreter the python_version question offers and this machine has, and the exact
+versions it picks become the data block at the top of requirements.txt, which renders the
+set a bake asks for. Each pin belongs to the set itself when its direct requirements
+need it, else to each option answer whose requirements need it (read from the packages'
+own dependency metadata), so a bake with every option off installs what it did before
+the options existed. Where Pythons resolve a package to different versions,
 each pin carries a python_version marker; a Python missing here gets the pins of the
 run of Pythons it falls in. Nobody edits the data block by hand; run this, then
 hooks/reserved_names.py, then the tests.
@@ -34,31 +38,86 @@ REQUIREMENTS = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt"
 DJANGO_PYTHON = TEMPLATE / "hooks" / "django_python.json"
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 COMMON = ["dj-database-url", "gunicorn", "python-dotenv"]
 DRIVERS = {"postgresql": "psycopg[binary]", "mysql": "mysqlclient"}
+# What a Django series needs besides: Django 6.0 has a content security policy of its own.
+SERIES = {"5.2": ["django-csp"], "6.1": []}
+# What each option answer adds, by question, for every series or by series. Django 6.0
+# has the Tasks framework built in; 5.2 takes it from django-tasks, its backport.
+OPTIONS = {
+    "background_tasks": {
+        "django-tasks": {"5.2": ["django-tasks", "django-tasks-db"], "6.1": ["django-tasks-db"]},
+        "celery": ["celery[redis]"],
+    },
+    "media_storage": {"s3": ["django-storages[s3]"]},
+    "error_reports": {"sentry": ["sentry-sdk"]},
+}
 
 HEADER = """\
 {#- The pins of every requirement set (django_version and database), written by
-    hooks/requirements.py from pip's resolver: run it rather than editing them. #}
+    hooks/requirements.py from pip's resolver: run it rather than editing them. Each pin
+    names the option answers that need it; [] is the set's own. #}
 """
 BODY = """\
 {%- set pins = sets[cookiecutter.django_version ~ " " ~ cookiecutter.database] -%}
+{%- set chosen = [cookiecutter.background_tasks, cookiecutter.media_storage,
+                  cookiecutter.error_reports] -%}
 # Exact versions, tested together by the template's own test suite.
 # Upgrade deliberately: change a pin, run the tests, commit.
-{{ pins.direct | join("\\n") }}
-
+{% for line, needed_by in pins.direct if not needed_by or needed_by | select("in", chosen) | list -%}
+{{ line }}
+{% endfor %}
 # Installed by the packages above
-{{ pins.installed | join("\\n") }}
+{% for line, needed_by in pins.installed if not needed_by or needed_by | select("in", chosen) | list -%}
+{{ line }}
+{% endfor -%}
 """
 
 
 def requirement_sets():
     """{"5.2 postgresql": [requirement, ...], ...}: every pair the questions allow."""
     return {
-        f"{series} {database}": [f"Django~={series}.0", *COMMON, DRIVERS[database]]
+        f"{series} {database}": [f"Django~={series}.0", *COMMON, *SERIES[series],
+                                 DRIVERS[database]]
         for series in CHOICES["django_version"]
         for database in CHOICES["database"]
     }
+
+
+def option_requirements(series):
+    """{answer: [requirement, ...]}: what each option answer adds to a set of the series."""
+    found = {}
+    for answers in OPTIONS.values():
+        for answer, requirements in answers.items():
+            found[answer] = requirements[series] if isinstance(requirements, dict) else requirements
+    return found
+
+
+def needed(report_items, environment, requirements):
+    """The canonical names of what `requirements` pull in, following each installed
+    package's own dependencies (markers and extras as pip evaluated them)."""
+    metadata = {canonicalize_name(item["metadata"]["name"]): item["metadata"]
+                for item in report_items}
+    found, todo = set(), [Requirement(line) for line in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        extras = requirement.extras or {""}
+        key = (name, frozenset(extras))
+        if name not in metadata or key in found:
+            continue
+        found.add(key)
+        for line in metadata[name].get("requires_dist", []):
+            dependency = Requirement(line)
+            if dependency.marker is None or any(
+                    dependency.marker.evaluate({**environment, "extra": extra})
+                    for extra in extras):
+                todo.append(dependency)
+    return {name for name, _ in found}
 
 
 def version_key(version):
@@ -92,7 +151,22 @@ def resolve(python, requirements):
                 return None
             raise SystemExit(f"pip could not resolve {requirements} with {python}:\n"
                              f"{done.stderr}")
-        items = json.loads(report.read_text())["install"]
+        report = json.loads(report.read_text())
+    return report["install"], report["environment"]
+
+
+def groups(items, environment, requirements, options):
+    """{canonical name: "" (the set itself) or the option answers that need it}."""
+    base = needed(items, environment, requirements)
+    found = {name: "" for name in base}
+    for answer, added in options.items():
+        for name in needed(items, environment, added) - base:
+            found[name] = sorted({*found.get(name, []), answer})
+    return found
+
+
+def versions(items):
+    """{name: (version, requested, requires_python)} from pip's report."""
     return {item["metadata"]["name"]: (item["metadata"]["version"], item["requested"],
                                        item["metadata"].get("requires_python", ""))
             for item in items}
@@ -113,10 +187,11 @@ def marker(versions, chosen):
     return "; " + " and ".join(parts)
 
 
-def pin_lines(resolved, spelled):
-    """Sorted requirement lines: (direct, installed)."""
+def pin_lines(resolved, spelled, owners):
+    """Requirement lines sorted by name, each with the option answers that need it ([]:
+    the set itself): (direct, installed)."""
     versions = sorted(resolved, key=version_key)
-    names = sorted({name for found in resolved.values() for name in found})
+    names = sorted({name for found in resolved.values() for name in found}, key=str.lower)
     direct, installed = [], []
     for name in names:
         # A run of Pythons that agree on the version: one line each.
@@ -131,8 +206,9 @@ def pin_lines(resolved, spelled):
             else:
                 runs.append((found[0], [python]))
         requested = any(resolved[python].get(name, (None, False, ""))[1] for python in versions)
-        lines = [f"{spelled.get(name.lower(), name)}=={version}"
-                 f"{marker(versions, chosen) if len(runs) > 1 else ''}"
+        lines = [(f"{spelled.get(name.lower(), name)}=={version}"
+                  f"{marker(versions, chosen) if len(runs) > 1 else ''}",
+                  owners[canonicalize_name(name)] or [])
                  for version, chosen in runs]
         (direct if requested else installed).extend(lines)
     return direct, installed
@@ -140,7 +216,7 @@ def pin_lines(resolved, spelled):
 
 def render(sets):
     def items(lines):
-        return "".join(f"            {json.dumps(line)},\n" for line in lines)
+        return "".join(f"            {json.dumps(list(line))},\n" for line in lines)
 
     block = "{%- set sets = {\n"
     for key, (direct, installed) in sets.items():
@@ -159,15 +235,21 @@ def main():
         print(f"Python {version}: {python or 'not found, takes its neighbour pins'}")
     sets, django_python = {}, {}
     for key, requirements in requirement_sets().items():
-        resolved = {}
+        options = option_requirements(key.split()[0])
+        everything = requirements + [line for added in options.values() for line in added]
+        resolved, owners = {}, {}
         for version, python in pythons.items():
-            if python and (found := resolve(python, requirements)) is not None:
-                resolved[version] = found
+            if python and (found := resolve(python, everything)) is not None:
+                resolved[version] = versions(found[0])
+                for name, owner in groups(*found, requirements, options).items():
+                    # The set's own on any Python wins; else every answer that needs it.
+                    earlier = owners.get(name, [])
+                    owners[name] = "" if "" in (earlier, owner) else sorted({*earlier, *owner})
         if not resolved:
-            raise SystemExit(f"no Python here resolves {key}: {requirements}")
+            raise SystemExit(f"no Python here resolves {key}: {everything}")
         spelled = {re.split(r"[\[~=]", r)[0].lower(): re.split(r"[~=]", r)[0]
-                   for r in requirements}
-        sets[key] = pin_lines(resolved, spelled)
+                   for r in everything}
+        sets[key] = pin_lines(resolved, spelled, owners)
         requires = next(iter(resolved.values()))["Django"][2]
         django_python[key.split()[0]] = re.fullmatch(r">=\s*(\d+\.\d+)", requires).group(1)
         print(f"{key}: resolved with Python {', '.join(resolved)}")

@@ -10,7 +10,9 @@ them again.
 Three kinds of names, each derived from the template itself:
 - modules: for each requirement set ("5.2 postgresql": django_version and database),
   every top-level module of every distribution its requirements.txt pins (read from the
-  installed files, so psycopg-binary's psycopg_binary counts), and the pin;
+  installed files, so psycopg-binary's psycopg_binary counts), and the pin; and for each
+  option answer that adds packages ("5.2 postgresql + celery"), the modules of the pins
+  it adds;
 - app_labels: the label of every app settings.py installs (Django refuses two apps with
   one label);
 - project_names: the template's top-level folders, and the names .gitignore or
@@ -74,17 +76,41 @@ def requirement_sets():
     return list(load_requirements_script().requirement_sets())
 
 
-def rendered_requirements(requirement_set):
-    """requirements.txt as a bake with this set's answers renders it."""
+def option_answers():
+    """{answer: question} for every option answer that adds packages ("celery": ...)."""
+    return {answer: question for question, answers in load_requirements_script().OPTIONS.items()
+            for answer in answers}
+
+
+def groups():
+    """The keys reserved_names.json gives modules under: each requirement set, and each
+    set with one option answer ("5.2 postgresql + celery")."""
+    return [*requirement_sets(),
+            *(f"{key} + {answer}" for key in requirement_sets() for answer in option_answers())]
+
+
+def rendered_requirements(requirement_set, **options):
+    """requirements.txt as a bake with this set's answers (and `options`) renders it."""
     django_version, database = requirement_set.split()
-    context = {"cookiecutter": {"django_version": django_version, "database": database}}
+    context = {"django_version": django_version, "database": database,
+               **dict.fromkeys(load_requirements_script().OPTIONS, "none"), **options}
     return Environment(keep_trailing_newline=True).from_string(REQUIREMENTS.read_text()).render(
-        **context)
+        cookiecutter=context)
 
 
-def pins(requirement_set):
-    """The requirement lines of the set's requirements.txt: `name==version[; marker]`."""
-    lines = (line.split("#")[0].strip() for line in rendered_requirements(requirement_set).splitlines())
+def pins(group):
+    """The requirement lines (`name==version`) a group adds: all of a set's own, or those an
+    option answer adds to them."""
+    requirement_set, _, answer = group.partition(" + ")
+    found = _pins(rendered_requirements(requirement_set))
+    if not answer:
+        return found
+    with_answer = _pins(rendered_requirements(requirement_set, **{option_answers()[answer]: answer}))
+    return [pin for pin in with_answer if pin not in found]
+
+
+def _pins(text):
+    lines = (line.split("#")[0].strip() for line in text.splitlines())
     return [line.split(";")[0].strip() for line in lines if line]
 
 
@@ -123,23 +149,33 @@ def project_names():
     return names
 
 
-def probe(python, requirement_set):
-    """The set's modules and the app labels, found with `python`: an interpreter with the
-    set's pins installed."""
-    asked = json.dumps({"pins": pins(requirement_set), "apps": installed_apps()})
+def probe(python, group):
+    """The group's modules and the app labels, found with `python`: an interpreter with the
+    group's pins installed."""
+    asked = json.dumps({"pins": pins(group), "apps": installed_apps()})
     done = subprocess.run([str(python), "-c", PROBE, asked], capture_output=True, text=True,
                           check=True)
     return json.loads(done.stdout)
 
 
 def derive(pythons):
-    """Every reserved name; `pythons` maps each requirement set to an interpreter with it."""
+    """Every reserved name; `pythons` maps each group (groups()) to an interpreter with its
+    pins installed."""
     found = {"modules": {}, "project_names": project_names()}
-    for requirement_set in requirement_sets():
-        probed = probe(pythons[requirement_set], requirement_set)
-        found["modules"][requirement_set] = dict(sorted(probed["modules"].items()))
+    for group in groups():
+        probed = probe(pythons[group], group)
+        found["modules"][group] = dict(sorted(probed["modules"].items()))
         found["app_labels"] = {**probed["app_labels"], **project_apps()}
     return {kind: dict(sorted(names.items())) for kind, names in sorted(found.items())}
+
+
+def bundles():
+    """Option answers that together name every answer that adds packages, one per
+    bundle: [{"background_tasks": "django-tasks", ...}, {"background_tasks": "celery"}]."""
+    options = load_requirements_script().OPTIONS
+    return [{question: list(answers)[index] for question, answers in options.items()
+             if index < len(answers)}
+            for index in range(max(map(len, options.values())))]
 
 
 def main():
@@ -151,13 +187,16 @@ def main():
     pythons = {}
     with tempfile.TemporaryDirectory(prefix="reserved-names-") as scratch:
         for requirement_set in requirement_sets():
-            env_dir = Path(scratch) / requirement_set.replace(" ", "-")
-            subprocess.run([python, "-m", "venv", env_dir], check=True)
-            requirements = env_dir / "requirements.txt"
-            requirements.write_text(rendered_requirements(requirement_set))
-            pythons[requirement_set] = env_dir / "bin" / "python"
-            subprocess.run([pythons[requirement_set], "-m", "pip", "install", "--quiet",
-                            "--disable-pip-version-check", "-r", requirements], check=True)
+            for index, bundle in enumerate(bundles()):
+                env_dir = Path(scratch) / f"{requirement_set.replace(' ', '-')}-{index}"
+                subprocess.run([python, "-m", "venv", env_dir], check=True)
+                requirements = env_dir / "requirements.txt"
+                requirements.write_text(rendered_requirements(requirement_set, **bundle))
+                subprocess.run([env_dir / "bin" / "python", "-m", "pip", "install", "--quiet",
+                                "--disable-pip-version-check", "-r", requirements], check=True)
+                for group in [requirement_set, *(f"{requirement_set} + {answer}"
+                                                 for answer in bundle.values())]:
+                    pythons[group] = env_dir / "bin" / "python"
         names = derive(pythons)
     DATA_FILE.write_text(json.dumps(names, indent=2) + "\n")
     print(f"wrote {DATA_FILE.relative_to(TEMPLATE)}: "

@@ -1,9 +1,13 @@
-"""The combinations of django_version, database and python_version that the tests bake.
+"""The combinations of answers that the tests bake: django_version, database and
+python_version, and the options (background_tasks, media_storage, error_reports).
 
 One table, read by every module that does something per combination. It holds every
-value of each of the three questions at least once, and every pair of values from two of
-them that the pre-generation hook accepts (test_options.py proves both). The first row is
-the default bake; the row of SERVED is also built as an image and served.
+value of each question at least once; every pair of values from two of the first three
+that the pre-generation hook accepts; and every option answer with each Django series and
+each database (test_options.py proves all three). Each requirement set has every option
+answer in some row, so the rows' virtualenvs hold every package a bake can pin. The first
+row is the default bake; the row of SERVED is also built as an image and served, with
+every option off.
 """
 
 import importlib.util
@@ -15,20 +19,24 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 # The oldest Python of each Django series (hooks/requirements.py writes it).
 DJANGO_PYTHON = json.loads((TEMPLATE / "hooks" / "django_python.json").read_text())
-QUESTIONS = ("django_version", "database", "python_version")
+QUESTIONS = ("django_version", "database", "python_version",
+             "background_tasks", "media_storage", "error_reports")
+OPTIONS = QUESTIONS[3:]
 
 COMBINATIONS = [
-    # django_version, database, python_version
-    ("5.2", "postgresql", "3.13"),  # every answer at its default
-    ("6.1", "mysql", "3.13"),  # the other end: built as an image and served too
-    ("5.2", "postgresql", "3.11"),
-    ("5.2", "mysql", "3.11"),
-    ("6.1", "postgresql", "3.12"),
-    ("5.2", "mysql", "3.12"),
-    ("6.1", "mysql", "3.14"),
-    ("5.2", "postgresql", "3.14"),
+    # django_version, database, python_version, background_tasks, media_storage, error_reports
+    ("5.2", "postgresql", "3.13", "none", "local", "none"),  # every answer at its default
+    ("6.1", "mysql", "3.13", "none", "local", "none"),  # built as an image and served too
+    ("5.2", "postgresql", "3.11", "django-tasks", "s3", "sentry"),
+    ("5.2", "postgresql", "3.14", "celery", "local", "none"),
+    ("5.2", "mysql", "3.11", "celery", "s3", "sentry"),
+    ("5.2", "mysql", "3.12", "django-tasks", "local", "none"),
+    ("6.1", "postgresql", "3.12", "django-tasks", "s3", "sentry"),
+    ("6.1", "postgresql", "3.13", "celery", "local", "none"),
+    ("6.1", "mysql", "3.14", "celery", "s3", "sentry"),
+    ("6.1", "mysql", "3.12", "django-tasks", "local", "none"),
 ]
-SERVED = ("6.1", "mysql", "3.13")
+SERVED = ("6.1", "mysql", "3.13", "none", "local", "none")
 
 
 def answers(row):
@@ -36,8 +44,16 @@ def answers(row):
 
 
 def row_id(row):
-    django_version, database, python_version = row
-    return f"django{django_version}-{database}-py{python_version}"
+    django_version, database, python_version, *options = row
+    chosen = [answer for answer, question in zip(options, OPTIONS)
+              if answer != CHOICES[question][0]]
+    return "-".join([f"django{django_version}", database, f"py{python_version}", *chosen])
+
+
+def rows_with(question, answer):
+    """The rows that give `answer` to `question`."""
+    column = QUESTIONS.index(question)
+    return [row for row in COMBINATIONS if row[column] == answer]
 
 
 def requirement_set(row):

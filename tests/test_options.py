@@ -60,6 +60,8 @@ def test_the_table_bakes_every_value_and_every_pair_the_hook_accepts():
         assert {row[column] for row in COMBINATIONS} == set(choices[question])
     for (a, first), (b, second) in itertools.combinations(
             enumerate(combinations.QUESTIONS), 2):
+        if second in combinations.OPTIONS and first not in {"django_version", "database"}:
+            continue  # options meet the Django series and the database; no more is asked
         wanted = {(x, y) for x in choices[first] for y in choices[second]
                   if allowed(first, x, second, y)}
         assert {(row[a], row[b]) for row in COMBINATIONS} == wanted, (first, second)
