@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.utils import simple_filter
 from jinja2 import FileSystemBytecodeCache
 from jinja2.ext import Extension
-from cookiecutter.utils import simple_filter
 from slugify import slugify  # python-slugify, a dependency of cookiecutter
 
 MAX_NAME = 40  # as hooks/pre_gen_project.py allows

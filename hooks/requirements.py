@@ -38,7 +38,6 @@ REQUIREMENTS = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt"
 DJANGO_PYTHON = TEMPLATE / "hooks" / "django_python.json"
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -206,9 +205,10 @@ def pin_lines(resolved, spelled, owners):
             else:
                 runs.append((found[0], [python]))
         requested = any(resolved[python].get(name, (None, False, ""))[1] for python in versions)
-        lines = [(f"{spelled.get(name.lower(), name)}=={version}"
-                  f"{marker(versions, chosen) if len(runs) > 1 else ''}",
-                  owners[canonicalize_name(name)] or [])
+        spelling = spelled.get(name.lower(), name)
+        needed_by = owners[canonicalize_name(name)] or []
+        lines = [(f"{spelling}=={version}{marker(versions, chosen) if len(runs) > 1 else ''}",
+                  needed_by)
                  for version, chosen in runs]
         (direct if requested else installed).extend(lines)
     return direct, installed

@@ -46,20 +46,27 @@ from django.conf import settings
 
 asked = json.loads(sys.argv[1])
 modules = {}
-for pin in asked["pins"]:
-    try:
-        dist = distribution(pin.split("==")[0].split("[")[0])
-    except PackageNotFoundError:  # a python_version marker left it out here
-        continue
-    for file in dist.files or []:
-        top = file.parts[0]
-        if len(file.parts) == 1:  # a module file: name.py, or name.cpython-311-....so
-            top = top.split(".")[0] if top.endswith((".py", ".so", ".pyd")) else ""
-        if top.isidentifier() and top != "__pycache__":
-            modules[top] = pin
+for group, pins in asked["groups"].items():
+    modules[group] = {}
+    for pin in pins:
+        try:
+            dist = distribution(pin.split("==")[0].split("[")[0])
+        except PackageNotFoundError:  # a python_version marker left it out here
+            continue
+        for file in dist.files or []:
+            top = file.parts[0]
+            if len(file.parts) == 1:  # a module file: name.py, or name.cpython-311-....so
+                top = top.split(".")[0] if top.endswith((".py", ".so", ".pyd")) else ""
+            if top.isidentifier() and top != "__pycache__":
+                modules[group][top] = pin
 settings.configure()
 django.setup()
-labels = {AppConfig.create(app).label: app for app in asked["apps"]}
+labels = {}
+for app in asked["apps"]:
+    try:
+        labels[AppConfig.create(app).label] = app
+    except ImportError:  # an option's app, not installed in this interpreter
+        pass
 print(json.dumps({"modules": modules, "app_labels": labels}))
 """
 
@@ -149,10 +156,11 @@ def project_names():
     return names
 
 
-def probe(python, group):
-    """The group's modules and the app labels, found with `python`: an interpreter with the
-    group's pins installed."""
-    asked = json.dumps({"pins": pins(group), "apps": installed_apps()})
+def probe(python, groups):
+    """The modules of each of `groups` and the app labels, found with `python`: an
+    interpreter with the groups' pins installed."""
+    asked = json.dumps({"groups": {group: pins(group) for group in groups},
+                        "apps": installed_apps()})
     done = subprocess.run([str(python), "-c", PROBE, asked], capture_output=True, text=True,
                           check=True)
     return json.loads(done.stdout)
@@ -162,10 +170,16 @@ def derive(pythons):
     """Every reserved name; `pythons` maps each group (groups()) to an interpreter with its
     pins installed."""
     found = {"modules": {}, "project_names": project_names()}
+    by_python = {}
     for group in groups():
-        probed = probe(pythons[group], group)
-        found["modules"][group] = dict(sorted(probed["modules"].items()))
-        found["app_labels"] = {**probed["app_labels"], **project_apps()}
+        by_python.setdefault(pythons[group], []).append(group)
+    for python, its_groups in by_python.items():
+        probed = probe(python, its_groups)
+        for group in its_groups:
+            found["modules"][group] = dict(sorted(probed["modules"][group].items()))
+        found["app_labels"] = {**found.get("app_labels", {}), **probed["app_labels"],
+                               **project_apps()}
+    found["modules"] = {group: found["modules"][group] for group in groups()}
     return {kind: dict(sorted(names.items())) for kind, names in sorted(found.items())}
 
 

@@ -167,6 +167,15 @@ def requirements_python(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def python_of(combination_projects, requirements_python):
+    """python_of(row) -> the python of the virtualenv of a row of combinations.COMBINATIONS;
+    every row's is built first, two at a time."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(requirements_python, combination_projects.values()))
+    return lambda row: requirements_python(combination_projects[row])
+
+
+@pytest.fixture(scope="session")
 def project_python(default_project, requirements_python):
     """The virtualenv of the default bake's requirements.txt; the custom bake pins the same."""
     return requirements_python(default_project)

@@ -217,8 +217,7 @@ def test_catalogue_covers_every_kind_with_enough_rows():
 
 
 @pytest.mark.slow
-def test_reserved_names_match_what_the_pinned_requirements_install(combination_projects,
-                                                                   requirements_python):
+def test_reserved_names_match_what_the_pinned_requirements_install(python_of):
     """A new pin that brings a module, or a new app, fails here until the file is rewritten."""
     import combinations
 
@@ -230,7 +229,7 @@ def test_reserved_names_match_what_the_pinned_requirements_install(combination_p
     pythons = {}
     for row in combinations.COMBINATIONS:
         answers = combinations.answers(row)
-        python = requirements_python(combination_projects[row])
+        python = python_of(row)
         for group in [combinations.requirement_set(row),
                       *(f"{combinations.requirement_set(row)} + {answers[question]}"
                         for question in combinations.OPTIONS)]:

@@ -16,7 +16,6 @@ import re
 import secrets
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import combinations
@@ -39,6 +38,8 @@ from test_convox_manifests import (
 
 DRIVERS = {"postgresql": "psycopg[binary]", "mysql": "mysqlclient"}
 SCHEMES = {"postgresql": "postgres://", "mysql": "mysql://"}
+OPTION_PACKAGES = {"django-tasks": "django-tasks-db", "celery": "celery[redis]",
+                   "s3": "django-storages[s3]", "sentry": "sentry-sdk"}
 THIS_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 ENGINES = {"postgresql": "django.db.backends.postgresql", "mysql": "django.db.backends.mysql"}
 
@@ -146,15 +147,6 @@ def test_a_series_no_python_here_runs_is_refused_in_one_line_naming_it(tools, tm
 
 
 @pytest.fixture(scope="module")
-def python_of(combination_projects, requirements_python):
-    """python_of(row) -> the python of the row's requirement set; every set's virtualenv
-    is built first, two at a time."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(requirements_python, [combination_projects[row] for row in ONE_PER_SET]))
-    return lambda row: requirements_python(combination_projects[row])
-
-
-@pytest.fixture(scope="module")
 def minimums(python_of):
     """{series: {"mariadb": (10, 11), "mysql": (8, 4)}}, as each pinned Django states them."""
     probe = ("import json\n"
@@ -175,10 +167,14 @@ def minimums(python_of):
 @pytest.mark.slow
 @pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
 def test_every_combination_renders_its_choices(row, combination_projects):
-    series, database, python = row
+    series, database, python, *options = row
     project = combination_projects[row]
     requirements = (project / "requirements.txt").read_text()
     assert re.search(rf"^Django=={re.escape(series)}\.\d+$", requirements, re.MULTILINE)
+    # Each option's own package is pinned when it is chosen, and only then.
+    for answer, package in OPTION_PACKAGES.items():
+        assert (f"\n{package}==" in requirements) is (answer in options), answer
+    assert ("\ndjango-csp==" in requirements) is (series == "5.2")
     assert re.search(rf"^{re.escape(DRIVERS[database])}==[\d.]+$", requirements, re.MULTILINE)
     other = DRIVERS["mysql" if database == "postgresql" else "postgresql"]
     assert other not in requirements
