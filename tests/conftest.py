@@ -1,6 +1,8 @@
 """What the tests share: the bake helper, one bake of each kind and one virtualenv per
 session, and the servers (PostgreSQL, nginx) that the slow tests run against."""
 
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -9,13 +11,14 @@ import shutil
 import subprocess
 import sys
 import threading
-import venv
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import container
 import pytest
 from db_proxy import MARIADB_SOCKET
+from podman import CACHE
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 QUESTIONS = {
@@ -35,6 +38,12 @@ CUSTOM_ANSWERS = {
 }
 
 IN_CI = os.environ.get("CI") == "true"
+# The cookiecutter the test dependencies pin, for the virtualenvs that bake beside another
+# Django.
+COOKIECUTTER = next(
+    requirement for requirement in tomllib.loads((TEMPLATE / "pyproject.toml").read_text())
+    ["dependency-groups"]["test"] if requirement.startswith("cookiecutter==")
+)
 
 
 def require(available, what):
@@ -96,7 +105,36 @@ def newer_python_on_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def combination_projects(newer_python_on_path, tmp_path_factory, tools):
+def cookiecutter_for(tools, tmp_path_factory):
+    """cookiecutter_for(series) -> a cookiecutter command beside the Django the series pins,
+    so the post-generation hook runs startapp in-process, as it does for a user who has
+    that Django; the tests' own cookiecutter for the series the test dependencies pin.
+    (test_baking.py bakes without a matching Django: the throwaway-virtualenv path.)"""
+    import combinations
+
+    pins = {series: pin for pin, series in re.findall(r'"Django==((\d+\.\d+)\.\d+)"', (
+        TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt").read_text())}
+    built, lock = {}, threading.Lock()
+
+    def command(series):
+        import django
+
+        if django.get_version() == pins[series]:
+            return tools["cookiecutter"]
+        with lock:
+            if series not in built:
+                base = combinations.python_for(series)
+                require(base, f"a Python {combinations.DJANGO_PYTHON[series]} or later for"
+                        f" Django {series} (python3.12 or newer on PATH, or under pyenv)")
+                python = make_venv(f"Django=={pins[series]}\n{COOKIECUTTER}\n", base=base)
+                built[series] = python.parent / "cookiecutter"
+            return built[series]
+
+    return command
+
+
+@pytest.fixture(scope="session")
+def combination_projects(newer_python_on_path, tmp_path_factory, cookiecutter_for):
     """Every row of combinations.COMBINATIONS baked once, by the CLI, two at a time:
     {row: project folder}. Other answers keep their defaults."""
     import combinations
@@ -110,7 +148,7 @@ def combination_projects(newer_python_on_path, tmp_path_factory, tools):
         check_answers(answers)
         output = tmp_path_factory.mktemp(combinations.row_id(row))
         done = subprocess.run(
-            [tools["cookiecutter"], "--no-input", "--config-file", config / "config.yaml",
+            [cookiecutter_for(row[0]), "--no-input", "--config-file", config / "config.yaml",
              "--output-dir", output, TEMPLATE, *[f"{key}={value}" for key, value in answers.items()]],
             capture_output=True, text=True, timeout=600,
             env={**os.environ, "PATH": newer_python_on_path})
@@ -127,19 +165,38 @@ def project(request):
     return request.getfixturevalue(f"{request.param}_project")
 
 
-def make_venv(path, *requirements):
-    if not (path / "bin" / "python").exists():
-        venv.create(path, with_pip=True)
-    python = path / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements],
-        check=True,
-    )
+# The tests' virtualenvs of baked projects live in the tests' cache folder, one per
+# interpreter and requirement set, and are kept between runs: a run then makes none, and
+# leaves none behind for pytest to delete (a dozen of them are 100 000 files). uv makes
+# each, from its wheel cache, in a second or two, where pip takes ten or more; --seed puts
+# pip in, as `python -m venv` does, for the tests that ask it.
+UV = Path(sys.executable).parent / "uv"
+VENVS = CACHE / "venvs"
+
+
+def make_venv(requirements, base=sys.executable):
+    """The python of a virtualenv on the interpreter `base` with `requirements` (the text
+    of a requirements file) installed; made once, then reused for as long as the cache
+    folder is kept."""
+    base = os.path.realpath(base)
+    key = hashlib.sha256(f"{base}\n{UV.resolve()}\n{requirements}".encode()).hexdigest()[:16]
+    folder, python = VENVS / key, VENVS / key / "bin" / "python"
+    VENVS.mkdir(parents=True, exist_ok=True)
+    with open(VENVS / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run, or a thread, may be making it
+        if not (folder / "complete").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what an interrupted run left
+            subprocess.run([UV, "venv", "--quiet", "--seed", "--python", base, folder],
+                           check=True)
+            (folder / "requirements.txt").write_text(requirements)
+            subprocess.run([UV, "pip", "install", "--quiet", "--python", python,
+                            "-r", folder / "requirements.txt"], check=True)
+            (folder / "complete").touch()
     return python
 
 
 @pytest.fixture(scope="session")
-def requirements_python(tmp_path_factory):
+def requirements_python():
     """requirements_python(project) -> the python of a virtualenv with the project's
     requirements.txt: one per distinct requirement set, built once per session."""
     import combinations
@@ -156,11 +213,7 @@ def requirements_python(tmp_path_factory):
                 base = combinations.python_for(series)
                 require(base, f"a Python {combinations.DJANGO_PYTHON[series]} or later for"
                         f" Django {series} (python3.12 or newer on PATH, or under pyenv)")
-                folder = tmp_path_factory.mktemp(f"venv-django{series}")
-                (folder / "requirements.txt").write_text(requirements)
-                subprocess.run([base, "-m", "venv", folder / "venv"], check=True)
-                built[requirements] = make_venv(folder / "venv", "-r",
-                                                str(folder / "requirements.txt"))
+                built[requirements] = make_venv(requirements, base=base)
             return built[requirements]
 
     return python
@@ -182,10 +235,12 @@ def project_python(default_project, requirements_python):
 
 
 @pytest.fixture(scope="session")
-def dev_python(default_project, tmp_path_factory):
+def dev_python(default_project):
     """One virtualenv with requirements-dev.txt (the runtime plus pytest, ruff, pre-commit)."""
-    requirements = default_project / "requirements-dev.txt"
-    return make_venv(tmp_path_factory.mktemp("dev-venv"), "-r", str(requirements))
+    runtime = (default_project / "requirements.txt").read_text()
+    dev = (default_project / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt\n" in dev
+    return make_venv(dev.replace("-r requirements.txt\n", runtime))
 
 
 def git(*args, cwd):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CUSTOM_ANSWERS, TEMPLATE, make_venv, text_files
+from conftest import COOKIECUTTER, CUSTOM_ANSWERS, TEMPLATE, make_venv, text_files
 from cookiecutter.environment import StrictEnvironment
 
 STARTPROJECT_FILES = [
@@ -182,9 +182,9 @@ def test_bake_helper_refuses_answers_the_template_does_not_ask(bake):
 
 
 @pytest.fixture(scope="session")
-def cookiecutter_without_django(tmp_path_factory):
+def cookiecutter_without_django():
     """cookiecutter as pipx or `uv tool` install it: alone, with no Django beside it."""
-    python = make_venv(tmp_path_factory.mktemp("cookiecutter-only"), "cookiecutter==2.7.1")
+    python = make_venv(f"{COOKIECUTTER}\n")
     assert subprocess.run([python, "-c", "import django"], capture_output=True).returncode
     return python.parent / "cookiecutter"
 
