@@ -443,6 +443,7 @@ def real_image(podman, default_project):
         f"the stand-in base is {podman.base}; the default bake wants {base}")
     tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
     podman.build(default_project, tag)
+    podman.keep_dependencies(tag)
     yield tag
     podman("rmi", tag, check=False)
 

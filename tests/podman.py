@@ -36,6 +36,10 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 SOCKET_DIR = "/var/run/postgresql"  # PostgreSQL's, mounted into every container
 SUITE = "trixie"
 STANDIN = "localhost/convox-template-standin"
+# Dependency layers kept between runs (Podman.keep_dependencies): the default bake's, the
+# mysql one's, and a few more for branches of the template with other pins.
+DEPENDENCIES = "localhost/convox-template-dependencies"
+KEEP_DEPENDENCIES = 6
 
 CONTAINERS_CONF = """\
 [containers]
@@ -156,6 +160,24 @@ class Podman:
                     "--layers", *options, "-t", tag, context, timeout=600,
                     stderr=subprocess.STDOUT, capture_output=False, stdout=subprocess.PIPE)
         return done.stdout
+
+    def keep_dependencies(self, image):
+        """Tag the image's dependency layer (the one below the project's files: the
+        Dockerfile's `COPY . .`, then collectstatic), so that removing the image keeps it
+        and the next run's build of the same requirements.txt takes it from the cache,
+        as a builder that keeps its cache does. Only the newest few are kept."""
+        history = [line.split("\t", 1) for line in self(
+            "history", "--no-trunc", "--format", "{{.ID}}\t{{.CreatedBy}}", image,
+        ).stdout.splitlines()]  # newest first
+        steps = [created_by for _, created_by in history]
+        collected = next(index for index, step in enumerate(steps) if "collectstatic" in step)
+        assert "COPY" in steps[collected + 1], steps[collected + 1]
+        layer = history[collected + 2][0]
+        self("tag", layer, f"{DEPENDENCIES}:{layer[:12]}")
+        kept = self("images", "--sort", "created", "--format", "{{.Repository}}:{{.Tag}}",
+                    "--filter", f"reference={DEPENDENCIES}").stdout.split()
+        for old in kept[:-KEEP_DEPENDENCIES]:  # oldest first
+            self("rmi", old, check=False)
 
     def run_as_convox(self, image, namespace, env, *command, name=None, sockets=SOCKET_DIR):
         """`podman run` as a rack runs the image: its own user, a read-only root with only

@@ -30,6 +30,7 @@ def real_image(podman, combination_projects):
     """The 6.1 + mysql bake, built from its Dockerfile unchanged."""
     tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
     podman.build(combination_projects[SERVED], tag)
+    podman.keep_dependencies(tag)
     yield tag
     podman("rmi", tag, check=False)
 
