@@ -2,8 +2,11 @@
 
     python browser.py BASE_URL USERNAME PASSWORD SCREENSHOT_FOLDER
 
-Loads the home page, reads the computed style its stylesheet gives, signs into the admin
-through the login form, and prints what it saw as JSON. test_image.py runs it with
+Loads the home page, reads the computed style its stylesheet gives, loads a page that is
+not there, signs into the admin through the login form and opens its user pages, and
+prints what it saw as JSON, with every content security policy violation the browser
+reported in its console on each page. Last, a control: a script injected into the home
+page, which the policy must block with exactly one report. test_image.py runs it with
 `ip netns exec`, inside the container's network namespace.
 """
 
@@ -16,6 +19,14 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+# Chromium's console line for each blocked resource or script.
+VIOLATION = "Content Security Policy"
+# What an attacker's injected markup would do: an inline script, which the policy blocks.
+INJECT = """() => {
+    const script = document.createElement("script");
+    script.textContent = "window.injected = true";
+    document.body.append(script);
+}"""
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -23,7 +34,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def visit(base_url, username, password, screenshots):
     # The site's name leads to this network namespace's loopback, where the router listens.
     host = urllib.parse.urlsplit(base_url).hostname
-    seen = {}
+    seen, violations, visiting = {}, {}, ["home"]
+
+    def heard(message):
+        """Files a violation the console reports under the page being visited."""
+        if VIOLATION in message.text:
+            violations.setdefault(visiting[0], []).append(message.text)
+
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, args=[*FLAGS, f"--host-resolver-rules=MAP {host} 127.0.0.1"], headless=True,
@@ -32,6 +49,7 @@ def visit(base_url, username, password, screenshots):
         )
         try:
             page = context.new_page()
+            page.on("console", heard)
             response = page.goto(f"{base_url}/")
             seen["home"] = {
                 "status": response.status,
@@ -45,6 +63,10 @@ def visit(base_url, username, password, screenshots):
             }
             page.screenshot(path=Path(screenshots) / "home.png", full_page=True)
 
+            visiting[0] = "404"
+            seen["404"] = {"status": page.goto(f"{base_url}/no-such-page/").status}
+
+            visiting[0] = "admin"
             page.goto(f"{base_url}/admin/")
             page.fill("#id_username", username)
             page.fill("#id_password", password)
@@ -57,6 +79,17 @@ def visit(base_url, username, password, screenshots):
                 "cookies": [cookie["name"] for cookie in context.cookies()],
             }
             page.screenshot(path=Path(screenshots) / "admin.png", full_page=True)
+            for path in ("/admin/accounts/user/", "/admin/accounts/user/add/"):
+                page.goto(f"{base_url}{path}")
+            seen["csp_violations"] = violations
+
+            # The control: the listener hears a violation the policy is known to cause.
+            visiting[0] = "control"
+            page.goto(f"{base_url}/")
+            with page.expect_console_message(lambda message: VIOLATION in message.text):
+                page.evaluate(INJECT)
+            seen["csp_control"] = {"violations": len(violations.pop("control")),
+                                   "injected_script_ran": page.evaluate("window.injected === true")}
         finally:
             context.close()
     return seen

@@ -16,7 +16,11 @@ from convox_rules import check_compose, check_convox_yml, minimum_postgres
 COMPUTED = object()
 
 # Set by the rack or the operating system, never by the app's environment.
-SET_BY_THE_RACK = {"PORT"}  # from convox.yml's `port:`; resources add NAME_URL below
+# PORT from convox.yml's `port:`; RELEASE in every process (convox/convox
+# provider/k8s/helpers.go; convox/rack provider/aws/formation/service.json.tmpl and, for
+# the first generation, provider/aws/lambda/formation/handler/ecs.go). Resources add
+# NAME_URL below.
+SET_BY_THE_RACK = {"PORT", "RELEASE"}
 SET_BY_THE_SYSTEM = {"TMPDIR", "PWD"}
 
 

@@ -225,6 +225,24 @@ def test_router_port_serves_requests_the_router_marks_as_https(web):
     assert "Strict-Transport-Security" in response.headers
 
 
+# The content security policy settings.py sets, on both series (order is django-csp's or
+# Django's own).
+POLICY = {"default-src": "'self'", "base-uri": "'none'", "object-src": "'none'",
+          "form-action": "'self'", "frame-ancestors": "'none'"}
+
+
+def policy(header):
+    """{directive: sources} of a Content-Security-Policy header."""
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
+
+def test_pages_error_pages_and_the_admin_carry_the_content_security_policy(web):
+    for path, status in (("/", 200), ("/no-such-page/", 404), ("/admin/login/", 200)):
+        response = web.fetch(ROUTER_PORT, path, headers={"X-Forwarded-Proto": "https"})
+        assert response.status == status, path
+        assert policy(response.headers["Content-Security-Policy"]) == POLICY, path
+
+
 def test_router_port_redirects_what_the_router_marks_as_plain_http(web):
     response = web.fetch(ROUTER_PORT, "/", headers={"X-Forwarded-Proto": "http"})
     assert response.status == 301

@@ -19,7 +19,16 @@ import urllib.parse
 from pathlib import Path
 
 import dj_database_url
+{%- if cookiecutter.error_reports == "sentry" %}
+import sentry_sdk
+{%- endif %}
+{%- if cookiecutter.django_version == "5.2" %}
+from csp.constants import NONE, SELF
+{%- endif %}
 from django.core.exceptions import ImproperlyConfigured
+{%- if cookiecutter.django_version != "5.2" %}
+from django.utils.csp import CSP
+{%- endif %}
 from dotenv import load_dotenv
 
 # Build paths inside the project like this: BASE_DIR / 'subdir'.
@@ -79,6 +88,12 @@ MIDDLEWARE = [
     # The client's address, as nginx passes it on, in REMOTE_ADDR.
     '{{ cookiecutter.project_slug }}.proxy.ClientAddressMiddleware',
     'django.middleware.security.SecurityMiddleware',
+    # The Content-Security-Policy header ({{ "CONTENT_SECURITY_POLICY" if cookiecutter.django_version == "5.2" else "SECURE_CSP" }} below).
+{%- if cookiecutter.django_version == "5.2" %}
+    'csp.middleware.CSPMiddleware',
+{%- else %}
+    'django.middleware.csp.ContentSecurityPolicyMiddleware',
+{%- endif %}
     'django.contrib.sessions.middleware.SessionMiddleware',
     'django.middleware.common.CommonMiddleware',
     'django.middleware.csrf.CsrfViewMiddleware',
@@ -230,6 +245,41 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 
 
+# Content security policy
+{%- if cookiecutter.django_version == "5.2" %}
+# https://django-csp.readthedocs.io/en/latest/configuration.html (django-csp; Django 6.0
+# and later have it built in)
+{%- else %}
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/csp/
+{%- endif %}
+# Browsers load scripts, styles, images and fonts only from this site and run no inline
+# script. Enforced, not report-only: the project's templates and Django's admin need
+# nothing more (no inline script or style, nothing from another site; the template's
+# browser test sees no violation), so the policy blocks only what an attacker injects. A
+# page that needs more (a CDN, an analytics script) adds that source to a directive here.
+{%- if cookiecutter.django_version == "5.2" %}
+
+CONTENT_SECURITY_POLICY = {
+    'DIRECTIVES': {
+        'default-src': [SELF],
+        'base-uri': [NONE],
+        'object-src': [NONE],
+        'form-action': [SELF],
+        'frame-ancestors': [NONE],
+    },
+}
+{%- else %}
+
+SECURE_CSP = {
+    'default-src': [CSP.SELF],
+    'base-uri': [CSP.NONE],
+    'object-src': [CSP.NONE],
+    'form-action': [CSP.SELF],
+    'frame-ancestors': [CSP.NONE],
+}
+{%- endif %}
+
+
 # Logging
 # https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/logging/
 # Convox keeps what processes print. By default, with DEBUG off, Django only emails
@@ -256,6 +306,30 @@ LOGGING = {
         },
     },
 }
+{%- if cookiecutter.error_reports == "sentry" %}
+
+
+# Error reports (the error_reports answer "sentry")
+# https://docs.sentry.io/platforms/python/integrations/django/
+# Sent to Sentry only when SENTRY_DSN is set, so local runs and tests send nothing. Each
+# report names the Convox release that raised it: every process gets RELEASE from the
+# rack (v3: convox/convox provider/k8s/helpers.go, releaseEnvironment; v2: convox/rack
+# provider/aws/formation/service.json.tmpl; first generation: convox/rack
+# provider/aws/lambda/formation/handler/ecs.go); unset, as on a laptop, Sentry falls back
+# to SENTRY_RELEASE or the checkout's git commit. Sentry's Django integration turns itself
+# on. No personal data: users' IP addresses, cookies and who is signed in stay out of
+# reports. Performance tracing stays off (no traces_sample_rate): it costs Sentry quota.
+
+SENTRY_DSN = os.environ.get('SENTRY_DSN', '')
+
+if SENTRY_DSN:
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        release=os.environ.get('RELEASE'),
+        environment=os.environ.get('SENTRY_ENVIRONMENT') or 'production',
+        send_default_pii=False,
+    )
+{%- endif %}
 
 {%- if cookiecutter.django_version == "5.2" %}
 
