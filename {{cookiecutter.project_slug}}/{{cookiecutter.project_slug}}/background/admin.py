@@ -7,4 +7,4 @@ from .models import Record
 class RecordAdmin(admin.ModelAdmin):
     """The example task's rows: each one a task the worker ran."""
 
-    list_display = ['note', 'started_at', 'finished_at']
+    list_display = ('note', 'started_at', 'finished_at')

@@ -12,12 +12,13 @@ import time
 
 {% if celery -%}
 from celery import shared_task
-{%- elif cookiecutter.django_version == "5.2" -%}
-from django_tasks import task
-{%- else -%}
+{% elif cookiecutter.django_version != "5.2" -%}
 from django.tasks import task
-{%- endif %}
+{% endif -%}
 from django.utils import timezone
+{%- if not celery and cookiecutter.django_version == "5.2" %}
+from django_tasks import task
+{%- endif %}
 
 from .models import Record
 

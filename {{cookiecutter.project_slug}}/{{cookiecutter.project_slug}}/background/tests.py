@@ -1,6 +1,5 @@
 {%- set celery = cookiecutter.background_tasks == "celery" -%}
 """The example task writes its row{% if not celery %}, and the command queues it in the database{% endif %}."""
-
 {% if not celery %}
 from io import StringIO
 
