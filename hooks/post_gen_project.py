@@ -154,6 +154,7 @@ def make_app():
 
 
 def remove_folders_not_chosen():
+    """A bake without an option has none of its files (OPTION_FOLDERS)."""
     import shutil
 
     for folder, chosen in OPTION_FOLDERS.items():

@@ -70,7 +70,7 @@ def test_the_worker_reads_what_web_reads_and_takes_no_traffic(row, combination_p
     assert "ports" not in first["worker"] and "labels" not in first["worker"]
     # Both generations start the worker the same way.
     assert first["worker"]["command"] == worker["command"]
-    expected = {"django-tasks": "python manage.py db_worker",
+    expected = {"django-tasks": "python manage.py db_worker --no-reload",
                 "celery": "celery --app exampleproject worker --loglevel INFO"}[row[3]]
     assert worker["command"] == expected
 
