@@ -154,11 +154,12 @@ def make_app():
 
 
 def remove_folders_not_chosen():
-    """A bake without an option has none of its files (OPTION_FOLDERS)."""
+    """A bake without an option has none of its files (OPTION_FOLDERS). The hook may run
+    again over a project it finished, where they are gone already."""
     import shutil
 
     for folder, chosen in OPTION_FOLDERS.items():
-        if not chosen:
+        if not chosen and (PROJECT / folder).exists():
             shutil.rmtree(PROJECT / folder)
 
 

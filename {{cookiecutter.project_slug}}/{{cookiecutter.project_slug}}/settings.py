@@ -193,15 +193,16 @@ TASKS = {
 
 CELERY_BROKER_URL = os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')
 
-# A task is acknowledged when it ends, not when the worker takes it, and a worker that
-# dies mid-task hands it back: a task cut off by a deploy runs again instead of being
-# lost. Tasks must therefore be safe to run twice.
+# Celery 5: a task is acknowledged when it ends, not when the worker takes it (ACKS_LATE),
+# and a task whose worker process dies goes back to the queue (REJECT_ON_WORKER_LOST): a
+# task cut off by a deploy runs again instead of being lost, so tasks must be safe to run
+# twice. On SIGTERM the worker finishes what it runs first (a warm shutdown).
 CELERY_TASK_ACKS_LATE = True
 
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 
-# Each worker process reserves only the task it runs, so a stopping worker holds no
-# queued tasks hostage.
+# Each worker process reserves only the task it runs, so a stopping worker holds back no
+# queued task.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # Two worker processes fit convox.yml's 512 MB; Celery's default is one per CPU the host
