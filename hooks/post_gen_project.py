@@ -14,8 +14,17 @@ import sys
 from pathlib import Path
 
 APP_NAME = {{ cookiecutter.app_name | tojson }}
+PACKAGE = {{ cookiecutter.project_slug | tojson }}
+BACKGROUND_TASKS = {{ cookiecutter.background_tasks | tojson }}
 
 PROJECT = Path.cwd()
+
+# Folders that belong to one option, and whether this bake chose it. cookiecutter cannot
+# leave a folder out by its name (an empty folder name is an error), so this hook removes
+# the ones not chosen.
+OPTION_FOLDERS = {
+    Path(PACKAGE, "background"): BACKGROUND_TASKS != "none",
+}
 
 # Characters that are safe unquoted in .env files, Compose files and shell commands
 # such as `convox env set SECRET_KEY=...`: no $ ' " ` \ # or spaces.
@@ -144,6 +153,16 @@ def make_app():
         raise OSError(error.errno, error.strerror, error.filename or str(app_dir)) from error
 
 
+def remove_folders_not_chosen():
+    """A bake without an option has none of its files (OPTION_FOLDERS). The hook may run
+    again over a project it finished, where they are gone already."""
+    import shutil
+
+    for folder, chosen in OPTION_FOLDERS.items():
+        if not chosen and (PROJECT / folder).exists():
+            shutil.rmtree(PROJECT / folder)
+
+
 def secret_key():
     return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
 
@@ -214,7 +233,8 @@ def run(steps):
 def main(args):
     if args[:1] == ["--startapp"]:  # in startapp_in_throwaway_venv's virtualenv
         return run([("make the app", lambda: startapp(Path(args[1])))])
-    return run([("make the app", make_app), ("write .env", write_env_file),
+    return run([("leave out the options not chosen", remove_folders_not_chosen),
+                ("make the app", make_app), ("write .env", write_env_file),
                 ("print the next steps", print_next_steps)])
 
 

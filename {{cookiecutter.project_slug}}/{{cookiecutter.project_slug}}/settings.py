@@ -81,6 +81,18 @@ INSTALLED_APPS = [
     'django.contrib.staticfiles',
     # The project's user model (accounts/models.py): AUTH_USER_MODEL below.
     '{{ cookiecutter.project_slug }}.accounts',
+{%- if cookiecutter.background_tasks == "django-tasks" %}
+{%- if cookiecutter.django_version == "5.2" %}
+    # Django 6's Tasks framework, for 5.2 (the background_tasks answer "django-tasks").
+    'django_tasks',
+{%- endif %}
+    # Tasks queued in the database, for `manage.py db_worker` to run.
+    'django_tasks_db',
+{%- endif %}
+{%- if cookiecutter.background_tasks != "none" %}
+    # The example background task and the row it writes (background/tasks.py).
+    '{{ cookiecutter.project_slug }}.background',
+{%- endif %}
     '{{ cookiecutter.app_name }}',
 ]
 
@@ -167,6 +179,54 @@ if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
 # Set before the first migrate, as Django recommends: it cannot easily change afterwards.
 
 AUTH_USER_MODEL = 'accounts.User'
+{%- if cookiecutter.background_tasks == "django-tasks" %}
+
+
+# Background tasks
+{%- if cookiecutter.django_version == "5.2" %}
+# https://github.com/RealOrangeOne/django-tasks (Django 6's Tasks framework, for 5.2)
+{%- else %}
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/tasks/
+{%- endif %}
+# Queued as rows in the database (django-tasks-db), so no other server is needed; the
+# worker service runs them with `manage.py db_worker`. On SIGTERM the worker finishes the
+# task it is running, then exits (convox.yml gives it 120 s).
+
+TASKS = {
+    'default': {
+        'BACKEND': 'django_tasks_db.DatabaseBackend',
+    },
+}
+{%- elif cookiecutter.background_tasks == "celery" %}
+
+
+# Background tasks
+# https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
+# Celery reads the CELERY_* settings here (celery.py). Redis is the broker: Convox's redis
+# resource (or the first generation's linked redis container) sets REDIS_URL; without it,
+# a Redis on this machine.
+
+CELERY_BROKER_URL = os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')
+
+# Celery 5: a task is acknowledged when it ends, not when the worker takes it (ACKS_LATE),
+# and a task whose worker process dies goes back to the queue (REJECT_ON_WORKER_LOST): a
+# task cut off by a deploy runs again instead of being lost, so tasks must be safe to run
+# twice. On SIGTERM the worker finishes what it runs first (a warm shutdown).
+CELERY_TASK_ACKS_LATE = True
+
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+
+# Each worker process reserves only the task it runs, so a stopping worker holds back no
+# queued task.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# Two worker processes fit convox.yml's 512 MB; Celery's default is one per CPU the host
+# has, which in a container may be dozens.
+CELERY_WORKER_CONCURRENCY = 2
+
+# Wait for Redis at start instead of exiting, as bin/web waits for the database.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+{%- endif %}
 
 
 # Password validation
