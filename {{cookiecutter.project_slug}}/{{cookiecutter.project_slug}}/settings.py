@@ -376,9 +376,9 @@ LOGGING = {
 # rack (v3: convox/convox provider/k8s/helpers.go, releaseEnvironment; v2: convox/rack
 # provider/aws/formation/service.json.tmpl; first generation: convox/rack
 # provider/aws/lambda/formation/handler/ecs.go); unset, as on a laptop, Sentry falls back
-# to SENTRY_RELEASE or the checkout's git commit. Sentry's Django integration turns itself
-# on. No personal data: users' IP addresses, cookies and who is signed in stay out of
-# reports. Performance tracing stays off (no traces_sample_rate): it costs Sentry quota.
+# to SENTRY_RELEASE or the checkout's git commit. sentry-sdk 2 turns its Django integration
+# on by itself. No personal data: users' IP addresses, cookies and who is signed in stay
+# out of reports. Performance tracing stays off (no traces_sample_rate): it costs quota.
 
 SENTRY_DSN = os.environ.get('SENTRY_DSN', '')
 
