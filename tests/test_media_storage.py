@@ -15,8 +15,8 @@ from conftest import require, run
 from s3_server import REGION, S3Server, moto_server
 from test_team_workflow import env_example_entries
 
-ROW = rows_with("media_storage", "s3")[0]
-BUCKET = "uploads"
+# One s3 row of each Django series, one on PostgreSQL and one on MariaDB.
+S3_ROWS = [rows_with("media_storage", "s3")[0], rows_with("media_storage", "s3")[-1]]
 CONTENTS = {"api": b"saved through the storage API", "admin": b"uploaded through the admin"}
 
 # Through the admin's add form, as a signed-in superuser: the project has no model with a
@@ -66,8 +66,8 @@ print(default_storage.save('notes/checked.txt', ContentFile(b'signed with the ri
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """moto's S3 server with a bucket, and an IAM key that may use it: (server, key)."""
+def s3_server(tmp_path_factory):
+    """moto's S3 server, and an IAM key that may use all of it: (server, key)."""
     require(moto_server(), "moto's server (pip install --group test)")
     with S3Server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
         iam = server.client("iam")
@@ -76,15 +76,24 @@ def s3(tmp_path_factory):
         iam.put_user_policy(UserName="app", PolicyName="media", PolicyDocument=json.dumps({
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-        server.client("s3", key["AccessKeyId"], key["SecretAccessKey"]).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         yield server, key
 
 
-def project_env(server, key, secret=None):
+@pytest.fixture
+def s3(s3_server):
+    """A new, empty bucket for each test: (server, key, bucket)."""
+    server, key = s3_server
+    bucket = f"uploads-{secrets.token_hex(4)}"
+    server.client("s3", key["AccessKeyId"], key["SecretAccessKey"]).create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return server, key, bucket
+
+
+def app_env(s3, secret=None):
     """What `convox env set` gives an app whose uploads go to the bucket."""
+    server, key, bucket = s3
     return {"SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "true",
-            "DATABASE_URL": "sqlite:///:memory:", "AWS_STORAGE_BUCKET_NAME": BUCKET,
+            "DATABASE_URL": "sqlite:///:memory:", "AWS_STORAGE_BUCKET_NAME": bucket,
             "AWS_S3_REGION_NAME": REGION, "AWS_S3_ENDPOINT_URL": server.url,
             "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": secret or key["SecretAccessKey"]}
@@ -99,21 +108,21 @@ def status_and_body(url):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("row", S3_ROWS, ids=map(row_id, S3_ROWS))
 def test_files_saved_by_the_storage_api_and_the_admin_are_in_the_bucket_behind_signed_urls(
-        s3, combination_projects, python_of):
-    server, key = s3
-    project = combination_projects[ROW]
-    done = run(python_of(ROW), "manage.py", "shell", "--no-imports", "-c", SAVE, cwd=project,
-               env=project_env(server, key))
+        row, s3, combination_projects, python_of):
+    server, _, bucket = s3
+    done = run(python_of(row), "manage.py", "shell", "--no-imports", "-c", SAVE,
+               cwd=combination_projects[row], env=app_env(s3))
     shown = json.loads(done.stdout)
     assert shown["status"] == 302  # saved, back to the list
     # The same name twice: the second file gets a name of its own (file_overwrite off).
     first, second = shown["saved"]
     assert first == "notes/api.txt" and second.startswith("notes/api_") and second != first
-    listed = server.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
-    assert {first, second, "form.txt"} <= {entry["Key"] for entry in listed}
+    listed = server.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    assert {entry["Key"] for entry in listed} == {first, second, "form.txt"}
     for source, url in shown["urls"].items():
-        assert url.startswith(f"{server.url}/{BUCKET}/")
+        assert url.startswith(f"{server.url}/{bucket}/")
         assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "X-Amz-Signature=" in url
         assert status_and_body(url) == (200, CONTENTS[source])
         # Private: the same object without the signature is refused.
@@ -123,21 +132,22 @@ def test_files_saved_by_the_storage_api_and_the_admin_are_in_the_bucket_behind_s
 @pytest.mark.slow
 def test_a_wrong_secret_key_is_refused_with_a_message_naming_what_to_check(
         s3, combination_projects, python_of):
-    server, key = s3
-    project, python = combination_projects[ROW], python_of(ROW)
+    server, _, bucket = s3
+    row = S3_ROWS[0]
+    project, python = combination_projects[row], python_of(row)
     server.check_signatures(True)
     try:
         right = run(python, "manage.py", "shell", "--no-imports", "-c", SAVE_ONE, cwd=project,
-                    env=project_env(server, key))
+                    env=app_env(s3))
         wrong = run(python, "manage.py", "shell", "--no-imports", "-c", SAVE_ONE, cwd=project,
-                    env=project_env(server, key, secret="not-the-secret"), check=False)
+                    env=app_env(s3, secret="not-the-secret"), check=False)
     finally:
         server.check_signatures(False)
     assert right.stdout.strip() == "notes/checked.txt"
     assert wrong.returncode != 0
     assert wrong.stderr.rstrip().splitlines()[-1] == (
         "django.core.exceptions.ImproperlyConfigured: S3 refused access to 'notes/checked.txt'"
-        f" in the bucket '{BUCKET}' (403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,"
+        f" in the bucket '{bucket}' (403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,"
         " and that the key may read, write and list this bucket (README.md, \"Uploaded files\").")
 
 
