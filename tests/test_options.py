@@ -28,7 +28,6 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
-from smtp_server import SMTPServer
 from test_convox_manifests import (
     assert_convox_yml_declares_every_variable_read,
     assert_readme_lists_every_variable_read,
@@ -212,7 +211,7 @@ def test_every_combination_declares_and_documents_every_variable_it_reads(
     project = combination_projects[row]
     assert_convox_yml_declares_every_variable_read(project)
     assert_readme_lists_every_variable_read(project)
-    assert ("EMAIL_URL" in variables_read(project)) is (row[0] != "5.2")
+    assert "EMAIL_URL" in variables_read(project)
 
 
 @pytest.mark.slow
@@ -272,7 +271,7 @@ def test_env_file_lists_every_variable_the_settings_read_with_the_database_schem
     env_file = (project / ".env").read_text()
     listed = set(re.findall(r"^#? ?([A-Z_]+)=", env_file, re.MULTILINE))
     assert read <= listed, read - listed
-    assert ("EMAIL_URL" in read) is (row[0] != "5.2")
+    assert "EMAIL_URL" in read
     assert f"# DATABASE_URL={SCHEMES[row[1]]}" in env_file
 
 
@@ -439,50 +438,6 @@ def test_settings_read_like_the_series_own_startproject(row, combination_project
         their_links = re.findall(r"https://docs\S+", (tmp_path / "exampleproject" / module).read_text())
         assert their_links and all(link in (project / "exampleproject" / module).read_text()
                                    for link in their_links), module
-
-
-# Email, on the series that has MAILERS
-
-MAILING = [row for row in ONE_PER_SET if row[0] != "5.2"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("row", MAILING, ids=map(row_id, MAILING))
-def test_mail_goes_to_the_smtp_server_email_url_names(row, combination_projects,
-                                                      python_of):
-    project, python = combination_projects[row], python_of(row)
-    env = production("sqlite:///:memory:")
-    with SMTPServer() as server:
-        run(python, "manage.py", "sendtestemail", "someone@example.com", cwd=project,
-            env={**env, "EMAIL_URL": f"smtp://127.0.0.1:{server.port}"})
-    # A user and password, URL-encoded in EMAIL_URL, reach the backend decoded.
-    options = json.loads(run(python, "manage.py", "shell", "--no-imports", "-c",
-                             "import json; from django.conf import settings; "
-                             "print(json.dumps(settings.MAILERS['default']))", cwd=project,
-                             env={**env, "EMAIL_URL": "smtp+tls://user%40example.com:p%40ss"
-                                                      "@smtp.example.com"}).stdout)
-    assert len(server.messages) == 1
-    _, recipients, message = server.messages[0]
-    assert recipients == ["someone@example.com"]
-    assert b"Subject: Test email from" in message
-    assert options["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
-    assert options["OPTIONS"] | {"timeout": None} == {
-        "host": "smtp.example.com", "port": 587, "username": "user@example.com",
-        "password": "p@ss", "use_tls": True, "use_ssl": False, "timeout": None}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("row", MAILING, ids=map(row_id, MAILING))
-def test_mail_is_printed_while_debug_is_on_and_a_bad_email_url_says_why(
-        row, combination_projects, python_of):
-    project, python = combination_projects[row], python_of(row)
-    env = {"SECRET_KEY": "x" * 50, "DEBUG": "true", "DATABASE_URL": "sqlite:///:memory:"}
-    done = run(python, "manage.py", "sendtestemail", "someone@example.com", cwd=project, env=env)
-    assert "To: someone@example.com" in done.stdout
-    done = run(python, "manage.py", "check", cwd=project, check=False,
-               env={**env, "EMAIL_URL": "https://mail.example.com"})
-    assert done.returncode != 0
-    assert "EMAIL_URL must be smtp+tls://" in done.stderr
 
 
 # The data the hooks read, against what the pins install

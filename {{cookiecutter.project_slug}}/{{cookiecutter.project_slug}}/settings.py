@@ -13,9 +13,7 @@ https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings
 """
 
 import os
-{%- if cookiecutter.django_version != "5.2" %}
 import urllib.parse
-{%- endif %}
 from pathlib import Path
 
 import dj_database_url
@@ -272,12 +270,50 @@ STATIC_ROOT = BASE_DIR / 'staticfiles'
 # for a year. With DEBUG off, run collectstatic first: templates need its manifest.
 STORAGES = {
     'default': {
+{%- if cookiecutter.media_storage == "s3" %}
+        # Uploads go to an S3 bucket (the media_storage answer "s3"): django-storages'
+        # S3Storage, which storage.py tells to name the variables to check when S3 refuses
+        # the key. Static files stay with nginx. Private: objects get no ACL of their own
+        # (the bucket's, which grants no public read), and their URLs are signed with
+        # Signature Version 4 and expire after an hour.
+        'BACKEND': '{{ cookiecutter.project_slug }}.storage.MediaStorage',
+        'OPTIONS': {
+            'bucket_name': os.environ.get('AWS_STORAGE_BUCKET_NAME', ''),
+            # The bucket's region, such as eu-west-1: signed URLs name it. Unset: boto3's
+            # own default (AWS_DEFAULT_REGION, else us-east-1).
+            'region_name': os.environ.get('AWS_S3_REGION_NAME') or None,
+            # Another S3-compatible service, such as https://s3.example.net. Unset: AWS.
+            'endpoint_url': os.environ.get('AWS_S3_ENDPOINT_URL') or None,
+            # Unset: boto3 looks for credentials itself, such as an instance role on AWS.
+            'access_key': os.environ.get('AWS_ACCESS_KEY_ID') or None,
+            'secret_key': os.environ.get('AWS_SECRET_ACCESS_KEY') or None,
+            'default_acl': None,
+            'querystring_auth': True,
+            'signature_version': 's3v4',
+            # A second upload with the same name gets a new name, never replaces the first.
+            'file_overwrite': False,
+        },
+{%- else %}
         'BACKEND': 'django.core.files.storage.FileSystemStorage',
+{%- endif %}
     },
     'staticfiles': {
         'BACKEND': 'django.contrib.staticfiles.storage.ManifestStaticFilesStorage',
     },
 }
+{%- if cookiecutter.media_storage == "local" %}
+
+
+# Uploaded files (FileField, ImageField)
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/files/
+# On the container's disk (the media_storage answer "local"): every deploy starts new
+# containers from the image, and the uploads of the old ones are gone. nginx does not
+# serve them; runserver does while DEBUG is on (urls.py).
+
+MEDIA_URL = 'media/'
+
+MEDIA_ROOT = BASE_DIR / 'media'
+{%- endif %}
 
 
 # HTTPS
@@ -391,27 +427,22 @@ if SENTRY_DSN:
     )
 {%- endif %}
 
-{%- if cookiecutter.django_version == "5.2" %}
-
-
-# Default primary key field type
-# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#default-auto-field
-
-DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'
-{%- else %}
-
 
 # Email
-# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/email/#topic-email-configuration
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/email/{{ "#smtp-backend" if cookiecutter.django_version == "5.2" else "#topic-email-configuration" }}
 # A real SMTP server, named by EMAIL_URL: smtp+tls://USER:PASSWORD@HOST:587 (STARTTLS),
 # smtps://USER:PASSWORD@HOST:465 (TLS from the start) or smtp://HOST:25 (no TLS), with
 # the user and password URL-encoded. Unset, mail is printed while DEBUG is on, and goes
-# to an SMTP server on localhost (Django's own default) when it is off: the deploy check
+# to an SMTP server on localhost (Django's own default) when it is off
+{%- if cookiecutter.django_version == "5.2" %}.
+{%- else %}: the deploy check
 # mail.E001 refuses a console backend in production.
+{%- endif %}
 
 
-def smtp_mailer(url):
-    """The MAILERS entry for the SMTP server an EMAIL_URL names."""
+def smtp_server(url):
+    """The SMTP server an EMAIL_URL names: host, port, username, password, use_tls and
+    use_ssl, as Django's SMTP backend takes them."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in {'smtp', 'smtp+tls', 'smtps'} or not parts.hostname:
         raise ImproperlyConfigured(
@@ -420,27 +451,59 @@ def smtp_mailer(url):
         )
     default_port = {'smtp': 25, 'smtp+tls': 587, 'smtps': 465}[parts.scheme]
     return {
-        'BACKEND': 'django.core.mail.backends.smtp.EmailBackend',
-        'OPTIONS': {
-            'host': parts.hostname,
-            'port': parts.port or default_port,
-            'username': urllib.parse.unquote(parts.username or ''),
-            'password': urllib.parse.unquote(parts.password or ''),
-            'use_tls': parts.scheme == 'smtp+tls',
-            'use_ssl': parts.scheme == 'smtps',
-            # Give up on a server that does not answer, rather than hold a worker.
-            'timeout': 10,
-        },
+        'host': parts.hostname,
+        'port': parts.port or default_port,
+        'username': urllib.parse.unquote(parts.username or ''),
+        'password': urllib.parse.unquote(parts.password or ''),
+        'use_tls': parts.scheme == 'smtp+tls',
+        'use_ssl': parts.scheme == 'smtps',
     }
 
 
 EMAIL_URL = os.environ.get('EMAIL_URL', '')
+{%- if cookiecutter.django_version == "5.2" %}
+
+smtp = smtp_server(EMAIL_URL or 'smtp://localhost:25')
+
+EMAIL_BACKEND = (
+    'django.core.mail.backends.console.EmailBackend'
+    if DEBUG and not EMAIL_URL
+    else 'django.core.mail.backends.smtp.EmailBackend'
+)
+EMAIL_HOST = smtp['host']
+EMAIL_PORT = smtp['port']
+EMAIL_HOST_USER = smtp['username']
+EMAIL_HOST_PASSWORD = smtp['password']
+EMAIL_USE_TLS = smtp['use_tls']
+EMAIL_USE_SSL = smtp['use_ssl']
+# Give up on a server that does not answer, rather than hold a worker.
+EMAIL_TIMEOUT = 10
+{%- else %}
 
 MAILERS = {
     'default': (
         {'BACKEND': 'django.core.mail.backends.console.EmailBackend'}
         if DEBUG and not EMAIL_URL
-        else smtp_mailer(EMAIL_URL or 'smtp://localhost:25')
+        else {
+            'BACKEND': 'django.core.mail.backends.smtp.EmailBackend',
+            # Give up on a server that does not answer, rather than hold a worker.
+            'OPTIONS': {**smtp_server(EMAIL_URL or 'smtp://localhost:25'), 'timeout': 10},
+        }
     ),
 }
+{%- endif %}
+
+# The sender of the site's own mail (password resets), and of the error reports Django
+# mails to ADMINS. Django's defaults, webmaster@localhost and root@localhost, are
+# addresses most SMTP servers refuse to send from.
+DEFAULT_FROM_EMAIL = os.environ.get('DEFAULT_FROM_EMAIL') or 'webmaster@{{ cookiecutter.domain_name }}'
+
+SERVER_EMAIL = os.environ.get('SERVER_EMAIL') or 'webmaster@{{ cookiecutter.domain_name }}'
+{%- if cookiecutter.django_version == "5.2" %}
+
+
+# Default primary key field type
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#default-auto-field
+
+DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField'
 {%- endif %}

@@ -42,6 +42,12 @@ class PagesTests(TestCase):
         response = self.client.get('/admin/login/', secure=True)
         self.assertContains(response, 'name="password"')
 
+    def test_admin_login_page_links_to_the_password_reset_form(self):
+        response = self.client.get('/admin/login/', secure=True)
+        self.assertContains(response, 'href="/admin/password_reset/"')
+        response = self.client.get('/admin/password_reset/', secure=True)
+        self.assertContains(response, 'name="email"')
+
     def test_unknown_address_gets_the_site_own_404_page(self):
         with self.assertLogs('django.request', 'WARNING'):
             response = self.client.get('/no-such-page/', secure=True)
