@@ -12,6 +12,7 @@ replay file. `--no-input` answers are rendered as Jinja first; typed ones are no
 
 import importlib.util
 import json
+import queue
 import re
 import shutil
 import tomllib
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE, check_answers, run
+from conftest import TEMPLATE, check_answers
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
+from preloaded import Preloaded
 
 BAKES = ()
 RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text())
@@ -252,14 +254,37 @@ def accepted_projects(tmp_path_factory, _cookiecutter_config_file):
 
 
 @pytest.fixture(scope="session")
-def checked(accepted_projects, project_python):
-    """`manage.py check` of every accepted bake, two at a time."""
-    def check(project):
-        return run(project_python, "manage.py", "check", "--fail-level", "WARNING", cwd=project,
-                   check=False)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(check, [project for _, project in accepted_projects.values()])
-        return dict(zip(accepted_projects, done))
+def preloaded(project_python):
+    """Two Django command servers (preloaded.py) in the default bake's virtualenv: every
+    accepted bake pins the same requirements."""
+    with Preloaded(project_python) as first, Preloaded(project_python) as second:
+        yield [first, second]
+
+
+def two_at_a_time(preloaded, work, items):
+    """work(server, item) for every item, on the two servers at once, in order."""
+    servers = queue.Queue()
+    for server in preloaded:
+        servers.put(server)
+
+    def each(item):
+        server = servers.get()
+        try:
+            return work(server, item)
+        finally:
+            servers.put(server)
+
+    with ThreadPoolExecutor(max_workers=len(preloaded)) as pool:
+        return list(pool.map(each, items))
+
+
+@pytest.fixture(scope="session")
+def checked(accepted_projects, preloaded):
+    """`manage.py check` of every accepted bake."""
+    def check(server, project):
+        return server.run(project, ["check", "--fail-level", "WARNING"], check=False)
+    projects = [project for _, project in accepted_projects.values()]
+    return dict(zip(accepted_projects, two_at_a_time(preloaded, check, projects)))
 
 
 @pytest.mark.slow
@@ -310,11 +335,11 @@ ONE_OF_EACH_KIND = list({kind: row_id(kind, answers) for kind, answers in revers
 
 
 @pytest.fixture(scope="session")
-def on_postgres(accepted_projects, project_python, fresh_database, tmp_path_factory):
+def on_postgres(accepted_projects, preloaded, fresh_database, tmp_path_factory):
     """One accepted bake of each kind, with a model added: its own tests on SQLite, then
     migrated on a new PostgreSQL database and its page read through the test client.
     {row id: (answers, probe result)}."""
-    def migrate_and_read(row):
+    def migrate_and_read(django, row):
         answers, baked = accepted_projects[row]
         project = tmp_path_factory.mktemp("postgres") / baked.name
         shutil.copytree(baked, project)
@@ -323,19 +348,18 @@ def on_postgres(accepted_projects, project_python, fresh_database, tmp_path_fact
         env = {"DEBUG": "true",
                "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{fresh_database()}"}
         try:
-            run(project_python, "manage.py", "makemigrations", answers["app_name"],
-                cwd=project, env=env)
+            django.run(project, ["makemigrations", answers["app_name"]], env)
             # The project's own tests, on SQLite: its migrations, the new one included.
-            run(project_python, "manage.py", "test", cwd=project)
-            run(project_python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
-            probe = run(project_python, "-c", PAGE_PROBE, answers["project_slug"],
-                        answers["app_name"], MODEL, cwd=project, env=env)
+            django.run(project, ["test", "--noinput"])
+            django.run(project, ["migrate", "--noinput"], env)
+            probe = django.run(project, ["-c", PAGE_PROBE, answers["project_slug"],
+                                         answers["app_name"], MODEL], env)
         except AssertionError as failed:  # reported by the row's own test
             return answers, {"failed": str(failed)}
         return answers, json.loads(probe.stdout)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(ONE_OF_EACH_KIND, pool.map(migrate_and_read, ONE_OF_EACH_KIND)))
+    return dict(zip(ONE_OF_EACH_KIND,
+                    two_at_a_time(preloaded, migrate_and_read, ONE_OF_EACH_KIND)))
 
 
 class PageText(HTMLParser):
