@@ -128,9 +128,14 @@ def start_web(image, nginx, namespaces, database, tmp_path_factory):
 
     yield start
     for web in started:
-        if web.process.poll() is None:
-            os.killpg(web.process.pid, signal.SIGKILL)
-            web.process.wait()
+        # bin/web, and nginx and gunicorn, which it starts in process groups of their own:
+        # left running, they would take CPU from the load tests of later modules.
+        for pid in tree(web.process.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        web.process.wait()
 
 
 def wait_until_healthy(web, seconds=30):
