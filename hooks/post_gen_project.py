@@ -108,8 +108,10 @@ def startapp_in_throwaway_venv(requirement, target):
         python = env_dir / "bin" / "python"
         if not python.exists():  # Windows
             python = env_dir / "Scripts" / "python.exe"
+        # --no-compile: the virtualenv runs startapp once and is deleted, so the .pyc
+        # files of Django's 2,800 modules would be written for nothing.
         install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   requirement]
+                   "--no-compile", requirement]
         done = subprocess.run(install, check=False, cwd=scratch, capture_output=True,
                               text=True)
         if done.returncode:

@@ -16,8 +16,9 @@ import queue
 import re
 import shutil
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from html.parser import HTMLParser
+from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
@@ -244,13 +245,15 @@ def test_reserved_names_match_what_the_pinned_requirements_install(python_of):
 
 @pytest.fixture(scope="session")
 def accepted_projects(tmp_path_factory, _cookiecutter_config_file):
-    """Every accepted answer, baked once: {row id: (typed answers, project folder)}."""
-    projects = {}
-    for kind, answers in ACCEPTED:
-        output_dir = tmp_path_factory.mktemp("accepted")
-        projects[row_id(kind, answers)] = (
-            typed(answers), bake_as_typed(answers, output_dir, _cookiecutter_config_file))
-    return projects
+    """Every accepted answer, baked once, in two processes (a bake changes the working
+    folder while its hooks run, so threads would not do): {row id: (typed answers,
+    project folder)}."""
+    jobs = [(answers, tmp_path_factory.mktemp("accepted"), _cookiecutter_config_file)
+            for _, answers in ACCEPTED]
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("fork")) as pool:
+        folders = list(pool.map(bake_as_typed, *zip(*jobs)))
+    return {row_id(kind, answers): (typed(answers), folder)
+            for (kind, answers), folder in zip(ACCEPTED, folders)}
 
 
 @pytest.fixture(scope="session")
