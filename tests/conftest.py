@@ -105,7 +105,7 @@ def newer_python_on_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def cookiecutter_for(tools, tmp_path_factory):
+def cookiecutter_for(tools):
     """cookiecutter_for(series) -> a cookiecutter command beside the Django the series pins,
     so the post-generation hook runs startapp in-process, as it does for a user who has
     that Django; the tests' own cookiecutter for the series the test dependencies pin.

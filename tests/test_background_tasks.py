@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -189,19 +188,11 @@ class Worker:
             self.process.wait()
 
 
-@pytest.fixture(scope="module")
-def end_to_end_python(combination_projects, requirements_python):
-    """{row: the python of its virtualenv} for END_TO_END, built two at a time."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        built = pool.map(requirements_python, [combination_projects[row] for row in END_TO_END])
-        return dict(zip(END_TO_END, built))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("row", END_TO_END, ids=map(row_id, END_TO_END))
 def test_the_worker_runs_queued_tasks_and_finishes_one_it_is_running_on_sigterm(
-        row, combination_projects, end_to_end_python, database, tmp_path, request):
-    project, python = combination_projects[row], end_to_end_python[row]
+        row, combination_projects, python_of, database, tmp_path, request):
+    project, python = combination_projects[row], python_of(row)
     url, records = database(row[1])
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false", "DATABASE_URL": url}
     if row[3] == "celery":
