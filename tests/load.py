@@ -25,11 +25,19 @@ done = function(summary, latency, requests)
 end
 """
 
+# Each connection waits this long (100 to 200 ms, at random) after an answer before it
+# sends its next request, as a person's browser does; added to WRK_REPORT.
+THINK_TIME = """\
+delay = function()
+  return math.random(100, 200)
+end
+"""
 
-def wrk(namespace, port, path, headers, connections, seconds, script):
+
+def wrk(namespace, port, path, headers, connections, seconds, script, threads=2):
     """One wrk run; `script` is a file holding WRK_REPORT. Errors count failed
     connections, reads, writes and timeouts, and answers of 400 and above."""
-    command = ["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{seconds}s",
+    command = ["wrk", f"-t{min(connections, threads)}", f"-c{connections}", f"-d{seconds}s",
                "-s", script, "-H", f"Host: {DOMAIN}"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]

@@ -254,10 +254,8 @@ def test_every_combination_passes_hadolint_ruff_and_the_compose_schema(combinati
 
 @pytest.mark.slow
 @pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
-def test_every_combination_passes_check(row, combination_projects, python_of):
-    project = combination_projects[row]
-    done = run(python_of(row), "manage.py", "check", "--fail-level", "WARNING",
-               cwd=project)
+def test_every_combination_passes_check(row, combination_projects, django_of):
+    done = django_of(row).run(combination_projects[row], ["check", "--fail-level", "WARNING"])
     assert "System check identified no issues" in done.stdout
 
 
@@ -321,8 +319,8 @@ def server_url(request):
     return make
 
 
-def run_tests(python, project, env):
-    done = run(python, "manage.py", "test", "--noinput", cwd=project, env=env, timeout=300)
+def run_tests(django, project, env):
+    done = django.run(project, ["test", "--noinput"], env)
     ran = re.search(r"^Ran (\d+) tests", done.stderr, re.MULTILINE)
     # A test for SQLite only (bin/web's database wait) is skipped on a server.
     assert ran and int(ran.group(1)) >= 5, done.stderr
@@ -332,27 +330,26 @@ def run_tests(python, project, env):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
-def test_migrations_and_the_project_tests_run_on_sqlite(row, combination_projects,
-                                                        python_of, tmp_path):
-    project, python = combination_projects[row], python_of(row)
+def test_migrations_and_the_project_tests_run_on_sqlite(row, combination_projects, django_of):
+    project, django = combination_projects[row], django_of(row)
     env = {"DEBUG": "true"}
-    run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
+    django.run(project, ["migrate", "--noinput"], env)
     assert (project / "db.sqlite3").stat().st_size > 0
-    run(python, "manage.py", "makemigrations", "--check", "--dry-run", cwd=project, env=env)
-    run_tests(python, project, env)
+    django.run(project, ["makemigrations", "--check", "--dry-run"], env)
+    run_tests(django, project, env)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_migrations_checks_and_the_project_tests_run_on_the_database_server(
-        row, combination_projects, python_of, server_url):
-    project, python = combination_projects[row], python_of(row)
+        row, combination_projects, django_of, server_url):
+    project, django = combination_projects[row], django_of(row)
     database = row[1]
     env = {"DEBUG": "true", "DATABASE_URL": server_url(database)}
-    run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
+    django.run(project, ["migrate", "--noinput"], env)
     # With --database, the checks ask the server too (strict mode: mysql.W002).
-    done = run(python, "manage.py", "check", "--database", "default", "--fail-level", "WARNING",
-               cwd=project, env=env)
+    done = django.run(project, ["check", "--database", "default", "--fail-level", "WARNING"],
+                      env)
     assert "System check identified no issues" in done.stdout
     probe = ("from django.db import connection\n"
              "with connection.cursor() as cursor:\n"
@@ -360,13 +357,12 @@ def test_migrations_checks_and_the_project_tests_run_on_the_database_server(
              "    if connection.vendor == 'mysql':\n"
              "        cursor.execute('SELECT @@sql_mode, @@character_set_connection')\n"
              "        print(*cursor.fetchone())\n")
-    shown = run(python, "manage.py", "shell", "--no-imports", "-c", probe, cwd=project,
-                env=env).stdout.split("\n")
+    shown = django.run(project, ["shell", "--no-imports", "-c", probe], env).stdout.split("\n")
     assert shown[0].startswith("mysql" if database == "mysql" else "postgresql")
     if database == "mysql":
         sql_mode, charset = shown[1].split()
         assert "STRICT_TRANS_TABLES" in sql_mode.split(",") and charset == "utf8mb4"
-    run_tests(python, project, env)
+    run_tests(django, project, env)
 
 
 def production(url):
@@ -377,20 +373,18 @@ def production(url):
 @pytest.mark.slow
 @pytest.mark.parametrize("row", ONE_PER_SET, ids=SET_IDS)
 def test_deploy_checks_pass_with_only_a_key_and_a_database(row, combination_projects,
-                                                           python_of, server_url):
-    project, python = combination_projects[row], python_of(row)
+                                                           django_of, server_url):
+    project, django = combination_projects[row], django_of(row)
     # A server that answers: Django's MySQL backend asks it about its version in the checks.
     env = production(server_url(row[1]))
-    done = run(python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", cwd=project,
-               env=env)
+    deploy_checks = ["check", "--deploy", "--fail-level", "WARNING"]
+    done = django.run(project, deploy_checks, env)
     assert "System check identified no issues (0 silenced)." in done.stdout
-    engine = run(python, "manage.py", "shell", "--no-imports", "-c",
-                 "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
-                 cwd=project, env=env).stdout.strip()
+    probe = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    engine = django.run(project, ["shell", "--no-imports", "-c", probe], env).stdout.strip()
     assert engine == ENGINES[row[1]]
     # The same check fails with DEBUG on: for 6.1, on the console mail backend too.
-    done = run(python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", cwd=project,
-               env={**env, "DEBUG": "true"}, check=False)
+    done = django.run(project, deploy_checks, {**env, "DEBUG": "true"}, check=False)
     assert done.returncode != 0 and "security.W018" in done.stderr
     assert ("mail.E001" in done.stderr) is (row[0] != "5.2")
 

@@ -16,7 +16,7 @@ import pytest
 import stack
 from conftest import require
 from db_proxy import DatabaseProxy
-from load import WRK_REPORT, Load, wrk
+from load import THINK_TIME, WRK_REPORT, Load, wrk
 from traffic import CLIENT, ROUTER_HEADERS, sign_in
 
 pytestmark = pytest.mark.slow
@@ -72,6 +72,16 @@ def session_cookie(web):
 
 
 def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_path):
+    """64 clients, each sending its next request 100 to 200 ms after its last answer (about
+    400 requests a second in all), half on the home page and half on a page that reads
+    the database.
+
+    They think between requests, as people do, because 64 clients that never pause only
+    measure the machine: each waits for the 63 queued ahead of it, so the median is 64
+    divided by the stack's rate (Little's law). On this two-core test machine that rate
+    is 700 to 1,000 requests a second from one run to the next, so the p99 swings between
+    90 and 175 ms whatever the code does. benchmarks/serve.py measures that rate.
+    """
     require(shutil.which("wrk"), "wrk (Debian package wrk)")
     web = start(through_proxy=False)
     # The database read: a signed-in admin asking for the login form is sent on to the
@@ -82,12 +92,13 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
     database_read = web.fetch(PORT, "/admin/login/", headers=cookie)
     assert (database_read.status, database_read.headers["Location"]) == (302, "/admin/")
     script = tmp_path / "report.lua"
-    script.write_text(WRK_REPORT)
+    script.write_text(WRK_REPORT + THINK_TIME)
 
     results = {}
 
     def run(name, path, headers):
-        results[name] = wrk(web.namespace, PORT, path, headers, 32, 15, str(script))
+        results[name] = wrk(web.namespace, PORT, path, headers, 32, 15, str(script),
+                            threads=1)
 
     # 64 clients in all, 32 on each page, for the same 15 s.
     runs = [threading.Thread(target=run, args=args) for args in
@@ -99,7 +110,8 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
 
     for name, result in results.items():
         assert result["errors"] == 0, (name, result)
-        assert result["requests"] > 1000, (name, result)
+        # 32 clients each answered at least every 200 ms (a slow server makes fewer).
+        assert result["requests"] > 32 * 15 / (0.2 + 0.1), (name, result)
         assert result["p99_us"] < 100_000, (name, result)
 
 
