@@ -18,6 +18,8 @@ PACKAGE = {{ cookiecutter.project_slug | tojson }}
 BACKGROUND_TASKS = {{ cookiecutter.background_tasks | tojson }}
 
 PROJECT = Path.cwd()
+# The oldest Python each Django series runs on, as hooks/requirements.py found it.
+DJANGO_PYTHON = {{ "hooks/django_python.json" | template_path | tojson }}
 
 # Folders that belong to one option, and whether this bake chose it. cookiecutter cannot
 # leave a folder out by its name (an empty folder name is an error), so this hook removes
@@ -88,20 +90,32 @@ def newest_python():
     return ".".join(map(str, version)), found[version]
 
 
-def startapp_in_throwaway_venv(requirement, target):
+def startapp_in_throwaway_venv(requirement, series, target):
     """Install the pinned Django in a temporary virtualenv, run startapp there, delete it all.
 
-    The venv module works where cookiecutter was installed with pipx or `uv tool`
-    and no pip sits beside it. The virtualenv runs this very file, with --startapp.
+    The virtualenv gets no pip of its own (making one costs seconds): the pip beside
+    cookiecutter installs into it (`pip --python`, pip 22.3 and later). Where cookiecutter
+    was installed with pipx or `uv tool` and no pip sits beside it, the venv module seeds
+    one. The virtualenv runs this very file, with --startapp.
     """
-    import subprocess  # imported here: the fast path needs none of these
+    import json  # imported here: the fast path needs none of these
+    import subprocess
     import tempfile
 
     version, base = newest_python()
+    with open(DJANGO_PYTHON, encoding="utf-8") as file:
+        oldest = json.load(file)[".".join(map(str, series))]
+    if tuple(map(int, version.split("."))) < tuple(map(int, oldest.split("."))):
+        raise BakeError(
+            f"startapp needs {requirement}, which is not beside cookiecutter and runs on "
+            f"Python {oldest} or later; Python {version} is the newest here. Install "
+            f"Python {oldest} or later (or {requirement} beside cookiecutter), then bake again."
+        )
+    pip = pip_beside_cookiecutter()
     with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
         env_dir = Path(scratch) / "venv"
-        done = subprocess.run([base, "-m", "venv", env_dir], check=False, capture_output=True,
-                              text=True)
+        done = subprocess.run([base, "-m", "venv", *(["--without-pip"] if pip else []),
+                               env_dir], check=False, capture_output=True, text=True)
         if done.returncode:
             raise BakeError(f"could not make a virtualenv with Python {version} ({base}): "
                             f"{last_line(done.stderr)}")
@@ -110,8 +124,8 @@ def startapp_in_throwaway_venv(requirement, target):
             python = env_dir / "Scripts" / "python.exe"
         # --no-compile: the virtualenv runs startapp once and is deleted, so the .pyc
         # files of Django's 2,800 modules would be written for nothing.
-        install = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-compile", requirement]
+        install = [*([*pip, python] if pip else [python, "-m", "pip"]), "install", "--quiet",
+                   "--disable-pip-version-check", "--no-compile", requirement]
         done = subprocess.run(install, check=False, cwd=scratch, capture_output=True,
                               text=True)
         if done.returncode:
@@ -125,6 +139,18 @@ def startapp_in_throwaway_venv(requirement, target):
                               cwd=scratch, capture_output=True, text=True)
         if done.returncode:
             raise BakeError(last_line(done.stderr).removeprefix("ERROR: "))
+
+
+def pip_beside_cookiecutter():
+    """`pip --python`'s command line with the pip beside cookiecutter, without its Python
+    argument; None where there is no pip, or one too old to install into another Python."""
+    try:
+        from pip import __version__
+    except ImportError:
+        return None
+    if tuple(int(part) for part in __version__.split(".")[:2] if part.isdigit()) < (22, 3):
+        return None
+    return [sys.executable, "-m", "pip", "--python"]
 
 
 def last_line(output):
@@ -150,7 +176,7 @@ def make_app():
         if django is not None and django.VERSION[:2] == series:
             startapp(app_dir)
         else:
-            startapp_in_throwaway_venv(requirement, app_dir)
+            startapp_in_throwaway_venv(requirement, series, app_dir)
     except OSError as error:  # say where, when Django's writes do not
         raise OSError(error.errno, error.strerror, error.filename or str(app_dir)) from error
 

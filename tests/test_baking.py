@@ -323,11 +323,14 @@ def test_post_generation_failure_is_one_line_naming_its_cause(
 @pytest.mark.slow
 def test_startapp_refusal_without_django_is_reported_as_a_refusal(
         cookiecutter_without_django, default_project, tmp_path):
-    # The hook's slow path: Django installed in a throwaway virtualenv, then startapp there.
+    # The hook's slow path: Django installed in a throwaway virtualenv, then startapp there;
+    # and with no pip beside cookiecutter (pipx, `uv tool`), the virtualenv's own.
     project = app_less_copy(default_project, tmp_path)
     hook = render_hook("post_gen_project", tmp_path, app_name="not-valid")
-    done = subprocess.run([cookiecutter_without_django.with_name("python"), hook], cwd=project,
-                          capture_output=True, text=True, timeout=300)
+    without_pip = ("import runpy, sys; sys.modules['pip'] = None; "
+                   "runpy.run_path(sys.argv[1], run_name='__main__')")
+    done = subprocess.run([cookiecutter_without_django.with_name("python"), "-c", without_pip,
+                           hook], cwd=project, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     refusal = ("ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. "
                "Please make sure the name is a valid identifier.")

@@ -138,7 +138,7 @@ def test_a_series_no_python_here_runs_is_refused_in_one_line_naming_it(tools, tm
     errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: startapp")]
     assert len(errors) == 1, done.stderr
     assert errors[0].startswith("ERROR: startapp needs Django==6.1.")
-    assert f"for Python {THIS_PYTHON}, the newest here" in errors[0]
+    assert f"runs on Python 3.12 or later; Python {THIS_PYTHON} is the newest here" in errors[0]
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
