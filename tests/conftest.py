@@ -229,16 +229,15 @@ def python_of(combination_projects, requirements_python):
 
 
 @pytest.fixture(scope="session")
-def django_of(python_of):
-    """django_of(row) -> a Django command server (preloaded.py) in that row's virtualenv,
-    started once: `django_of(row).run(project, ["check"], env)` is `manage.py check`
+def django_in():
+    """django_in(python) -> a Django command server (preloaded.py) in that virtualenv,
+    started once: `django_in(python).run(project, ["check"], env)` is `manage.py check`
     without a second of imports."""
     from preloaded import Preloaded
 
     servers, lock = {}, threading.Lock()
 
-    def server(row):
-        python = python_of(row)
+    def server(python):
         with lock:
             if python not in servers:
                 servers[python] = Preloaded(python)
@@ -250,9 +249,21 @@ def django_of(python_of):
 
 
 @pytest.fixture(scope="session")
+def django_of(python_of, django_in):
+    """django_of(row) -> django_in of the virtualenv of a row of combinations.COMBINATIONS."""
+    return lambda row: django_in(python_of(row))
+
+
+@pytest.fixture(scope="session")
 def project_python(default_project, requirements_python):
     """The virtualenv of the default bake's requirements.txt; the custom bake pins the same."""
     return requirements_python(default_project)
+
+
+@pytest.fixture(scope="session")
+def project_django(project_python, django_in):
+    """django_in of project_python."""
+    return django_in(project_python)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import yaml
 from combinations import COMBINATIONS, row_id, rows_with
-from conftest import mariadb_url, mysql_client, project_env, require, run
+from conftest import mariadb_url, mysql_client, project_env, require
 
 REDIS = ("127.0.0.1", 6379)
 WITH_TASKS = [row for row in COMBINATIONS if row[3] != "none"]
@@ -191,21 +191,21 @@ class Worker:
 @pytest.mark.slow
 @pytest.mark.parametrize("row", END_TO_END, ids=map(row_id, END_TO_END))
 def test_the_worker_runs_queued_tasks_and_finishes_one_it_is_running_on_sigterm(
-        row, combination_projects, python_of, database, tmp_path, request):
-    project, python = combination_projects[row], python_of(row)
+        row, combination_projects, python_of, django_of, database, tmp_path, request):
+    project, python, django = combination_projects[row], python_of(row), django_of(row)
     url, records = database(row[1])
     env = {"SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false", "DATABASE_URL": url}
     if row[3] == "celery":
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
-    run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
-    queued = run(python, "manage.py", "example_task", "hello", cwd=project, env=env).stdout
+    django.run(project, ["migrate", "--noinput"], env)
+    queued = django.run(project, ["example_task", "hello"], env).stdout
     assert queued.startswith("Queued 'hello' as task ")
     assert records() == []  # queued, not run: web never runs a task itself
 
     worker = Worker(project, python, env, tmp_path / "worker.log")
     try:
         wait_for(lambda: records() == [("hello", True)], 30, "finished 'hello' row", worker)
-        run(python, "manage.py", "example_task", "slow", "--seconds", "3", cwd=project, env=env)
+        django.run(project, ["example_task", "slow", "--seconds", "3"], env)
         wait_for(lambda: ("slow", False) in records(), 30, "started 'slow' row", worker)
         worker.process.send_signal(signal.SIGTERM)
         code = worker.process.wait(timeout=30)

@@ -78,11 +78,10 @@ def smtp_inbox():
 @pytest.mark.slow
 @pytest.mark.parametrize("row", SERIES, ids=map(row_id, SERIES))
 def test_the_password_reset_mail_reaches_the_smtp_server_with_a_link_to_the_domain(
-        row, combination_projects, python_of, smtp_inbox):
-    project, python = combination_projects[row], python_of(row)
+        row, combination_projects, django_of, smtp_inbox):
     port, inbox = smtp_inbox
-    done = run(python, "manage.py", "shell", "--no-imports", "-c", RESET, cwd=project,
-               env={**PRODUCTION, "EMAIL_URL": f"smtp://127.0.0.1:{port}"})
+    done = django_of(row).run(combination_projects[row], ["shell", "--no-imports", "-c", RESET],
+                              {**PRODUCTION, "EMAIL_URL": f"smtp://127.0.0.1:{port}"})
     assert done.stdout.split() == ["302", "/admin/password_reset/done/"]
     assert len(inbox.messages) == 1
     envelope = inbox.messages[0]
@@ -98,11 +97,11 @@ def test_the_password_reset_mail_reaches_the_smtp_server_with_a_link_to_the_doma
 @pytest.mark.slow
 @pytest.mark.parametrize("row", SERIES, ids=map(row_id, SERIES))
 def test_email_url_gives_the_backend_its_server_with_the_user_and_password_decoded(
-        row, combination_projects, python_of):
-    project, python = combination_projects[row], python_of(row)
+        row, combination_projects, django_of):
     url = "smtp+tls://user%40example.com:p%40ss@smtp.example.com"
-    options = json.loads(run(python, "manage.py", "shell", "--no-imports", "-c", BACKEND,
-                             cwd=project, env={**PRODUCTION, "EMAIL_URL": url}).stdout)
+    options = json.loads(django_of(row).run(combination_projects[row],
+                                            ["shell", "--no-imports", "-c", BACKEND],
+                                            {**PRODUCTION, "EMAIL_URL": url}).stdout)
     assert options == {"host": "smtp.example.com", "port": 587, "username": "user@example.com",
                        "password": "p@ss", "use_tls": True, "use_ssl": False, "timeout": 10}
 

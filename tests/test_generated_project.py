@@ -14,21 +14,21 @@ from conftest import TEMPLATE, project_env, run
 pytestmark = pytest.mark.slow
 
 
-def test_system_checks_pass(project, project_python):
-    done = run(project_python, "manage.py", "check", "--fail-level", "WARNING", cwd=project)
+def test_system_checks_pass(project, project_django):
+    done = project_django.run(project, ["check", "--fail-level", "WARNING"])
     assert "System check identified no issues" in done.stdout
 
 
-def test_migrate_on_sqlite_then_no_model_changes_are_left_unmigrated(project, project_python):
-    run(project_python, "manage.py", "migrate", "--noinput", cwd=project)
+def test_migrate_on_sqlite_then_no_model_changes_are_left_unmigrated(project, project_django):
+    project_django.run(project, ["migrate", "--noinput"])
     assert (project / "db.sqlite3").stat().st_size > 0
-    shown = run(project_python, "manage.py", "showmigrations", "--plan", cwd=project).stdout
+    shown = project_django.run(project, ["showmigrations", "--plan"]).stdout
     assert "[X]  auth.0001_initial" in shown and "[ ]" not in shown
-    run(project_python, "manage.py", "makemigrations", "--check", "--dry-run", cwd=project)
+    project_django.run(project, ["makemigrations", "--check", "--dry-run"])
 
 
-def test_the_project_own_tests_pass(project, project_python):
-    done = run(project_python, "manage.py", "test", cwd=project)
+def test_the_project_own_tests_pass(project, project_django):
+    done = project_django.run(project, ["test"])
     ran = re.search(r"^Ran (\d+) tests", done.stderr, re.MULTILINE)
     assert ran and int(ran.group(1)) >= 5, done.stderr
     assert "\nOK\n" in done.stderr

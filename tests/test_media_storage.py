@@ -112,10 +112,10 @@ def status_and_body(url):
 @pytest.mark.slow
 @pytest.mark.parametrize("row", S3_ROWS, ids=map(row_id, S3_ROWS))
 def test_files_saved_by_the_storage_api_and_the_admin_are_in_the_bucket_behind_signed_urls(
-        row, s3, combination_projects, python_of):
+        row, s3, combination_projects, django_of):
     server, _, bucket = s3
-    done = run(python_of(row), "manage.py", "shell", "--no-imports", "-c", SAVE,
-               cwd=combination_projects[row], env=app_env(s3))
+    done = django_of(row).run(combination_projects[row], ["shell", "--no-imports", "-c", SAVE],
+                              app_env(s3))
     shown = json.loads(done.stdout)
     assert shown["status"] == 302  # saved, back to the list
     # The same name twice: the second file gets a name of its own (file_overwrite off).

@@ -7,7 +7,7 @@ tests (tests.py) and by a teammate's clone (test_team_workflow.py).
 import shutil
 
 import pytest
-from conftest import TEMPLATE, run
+from conftest import TEMPLATE
 
 pytestmark = pytest.mark.slow
 
@@ -15,13 +15,13 @@ MIGRATION = "accounts/migrations/0001_initial.py"
 
 
 def test_initial_migration_is_what_makemigrations_writes_with_the_pinned_django(
-        project, project_python, tmp_path):
+        project, project_django, tmp_path):
     copy = tmp_path / project.name
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns("db.sqlite3", "staticfiles"))
-    run(project_python, "manage.py", "makemigrations", "--check", "--dry-run", cwd=copy)
+    project_django.run(copy, ["makemigrations", "--check", "--dry-run"])
     shipped = TEMPLATE / "{{cookiecutter.project_slug}}" / "{{cookiecutter.project_slug}}"
     (copy / project.name / MIGRATION).unlink()
-    done = run(project_python, "manage.py", "makemigrations", "accounts", cwd=copy)
+    done = project_django.run(copy, ["makemigrations", "accounts"])
     assert f"{project.name}/{MIGRATION}" in done.stdout
     written = (copy / project.name / MIGRATION).read_text().splitlines()
     expected = (shipped / MIGRATION).read_text().splitlines()
