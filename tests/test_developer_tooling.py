@@ -8,7 +8,7 @@ import tomllib
 import container
 import pytest
 import yaml
-from conftest import TEMPLATE, checkout, git, project_env, run
+from conftest import CACHE, TEMPLATE, checkout, git, project_env, run
 
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 
@@ -88,13 +88,15 @@ def test_pytest_runs_the_same_tests_as_manage_py_test(project, dev_python):
 
 
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory):
-    """pre-commit's own cache of hook environments, shared by the session.
+def pre_commit_home():
+    """pre-commit's own cache of hook environments, kept beside the tests' virtualenvs.
 
-    The first run installs the hooks' pinned packages from PyPI (or pip's own cache);
-    every later run reuses them without the network.
+    The first run on a machine installs the hooks' pinned packages from PyPI (or pip's
+    own cache); later runs, this session's and the next ones', reuse them without the
+    network. pre-commit keys each environment by its hook's packages and locks the folder
+    while it writes, so a changed pin gets an environment of its own.
     """
-    return tmp_path_factory.mktemp("pre-commit-home")
+    return CACHE / "pre-commit"
 
 
 @pytest.mark.slow
