@@ -72,10 +72,14 @@ class CompiledTemplates(Extension):
         super().__init__(environment)
         if environment.bytecode_cache is None:
             environment.bytecode_cache = FileSystemBytecodeCache()
-        cache = environment.bytecode_cache
+        cache, compile_string = environment.bytecode_cache, environment.from_string
 
         def from_string(source, globals=None, template_class=None):
-            name = hashlib.sha256(str(source).encode("utf-8")).hexdigest()
+            try:
+                text = str(source).encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: the hook refuses it, uncached
+                return compile_string(source, globals, template_class)
+            name = hashlib.sha256(text).hexdigest()
             bucket = cache.get_bucket(environment, name, None, source)
             if bucket.code is None:
                 bucket.code = environment.compile(source)

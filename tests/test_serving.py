@@ -488,7 +488,9 @@ def test_bin_web_runs_from_a_folder_with_a_space_an_ampersand_and_a_pipe(start_w
 
 def test_sigterm_lets_a_request_in_flight_finish_then_stops_nginx_and_gunicorn(web, proxy):
     # Runs last in this module: it stops the shared server.
-    cookies = " ".join(sign_in(4001, namespace=web.namespace).headers.get_all("Set-Cookie"))
+    signed_in = sign_in(4001, namespace=web.namespace)
+    assert signed_in.status == 302, (signed_in.status, signed_in.body[-2000:], web.stderr()[-3000:])
+    cookies = " ".join(signed_in.headers.get_all("Set-Cookie"))
     session = re.search(r"sessionid=[^;]+", cookies).group(0)
     servers = web.servers()
     names = set(servers.values())
