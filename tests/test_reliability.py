@@ -79,7 +79,7 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
     They think between requests, as people do, because 64 clients that never pause only
     measure the machine: each waits for the 63 queued ahead of it, so the median is 64
     divided by the stack's rate (Little's law). On this two-core test machine that rate
-    is 700 to 1,000 requests a second from one run to the next, so the p99 swings between
+    is 600 to 1,000 requests a second from one run to the next, so the p99 swings between
     90 and 175 ms whatever the code does. benchmarks/serve.py measures that rate.
     """
     require(shutil.which("wrk"), "wrk (Debian package wrk)")
