@@ -245,7 +245,7 @@ def django_in():
 
     yield server
     for each in servers.values():
-        each.__exit__()
+        each.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ connections, as manage.py sets them up. test_answers.py runs a few hundred such 
 """
 
 import json
+import os
+import select
+import signal
 import subprocess
 import threading
 
@@ -80,19 +83,28 @@ class Preloaded:
     def __init__(self, python):
         self.python = python
         self.lock = threading.Lock()
+        # A process group of its own, with the children it forks: a command that hangs
+        # takes them all down with it (run's timeout).
         self.process = subprocess.Popen([str(python), "-c", SERVER], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True,
-                                        env=project_env(python))
+                                        env=project_env(python), start_new_session=True)
 
-    def run(self, project, argv, env=None, check=True):
+    def run(self, project, argv, env=None, check=True, timeout=300):
         """As `python manage.py *argv` (or `python -c ...`) in `project`, with the
-        project's environment (conftest.project_env) and `env`."""
+        project's environment (conftest.project_env) and `env`. A command still running
+        after `timeout` seconds is killed, with the server, and fails the test."""
         settings = f"{_package(project)}.settings"
         request = {"cwd": str(project), "argv": [str(arg) for arg in argv],
                    "env": project_env(self.python, **(env or {})), "settings": settings}
         with self.lock:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
+            # Each answer is one whole line, read whole: nothing waits in the buffer.
+            if not select.select([self.process.stdout], [], [], timeout)[0]:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+                raise AssertionError(f"{' '.join(map(str, argv))[:200]} still ran after "
+                                     f"{timeout} s")
             answer = json.loads(self.process.stdout.readline())
         done = subprocess.CompletedProcess(argv, answer["returncode"], answer["stdout"],
                                            answer["stderr"])
@@ -101,12 +113,16 @@ class Preloaded:
                                  f"\n{done.stdout}\n{done.stderr}")
         return done
 
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
+        self.close()
 
 
 def _package(project):

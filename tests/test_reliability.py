@@ -71,7 +71,7 @@ def session_cookie(web):
     return {**ROUTER_HEADERS, "Cookie": cookie.split(";", 1)[0]}
 
 
-def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_path):
+def test_64_clients_for_15_seconds_get_no_error_and_a_p99_under_100_ms(start, tmp_path):
     """64 clients, each sending its next request 100 to 200 ms after its last answer (about
     400 requests a second in all), half on the home page and half on a page that reads
     the database.
@@ -110,7 +110,8 @@ def test_64_clients_for_15_seconds_get_every_answer_within_100_ms(start, tmp_pat
 
     for name, result in results.items():
         assert result["errors"] == 0, (name, result)
-        # 32 clients each answered at least every 200 ms (a slow server makes fewer).
+        # Each of the 32 clients thinks 200 ms at most: with answers under 100 ms it makes
+        # more than 15 / 0.3 = 50 requests. A stack that keeps them waiting makes fewer.
         assert result["requests"] > 32 * 15 / (0.2 + 0.1), (name, result)
         assert result["p99_us"] < 100_000, (name, result)
 
