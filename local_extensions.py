@@ -1,7 +1,6 @@
 """Jinja filters for cookiecutter.json, loaded through its `_extensions` (cookiecutter puts
 the template folder on sys.path while it renders)."""
 
-import hashlib
 import json
 import keyword
 import logging
@@ -10,8 +9,6 @@ from pathlib import Path
 
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.utils import simple_filter
-from jinja2 import FileSystemBytecodeCache
-from jinja2.ext import Extension
 from slugify import slugify  # python-slugify, a dependency of cookiecutter
 
 MAX_NAME = 40  # as hooks/pre_gen_project.py allows
@@ -55,40 +52,16 @@ def template_path(relative):
     return str(TEMPLATE / relative)
 
 
-class CompiledTemplates(Extension):
-    """Keep the Python code Jinja compiles each template file into, for the next bake.
+@simple_filter
+def toml_string(text):
+    """A TOML basic string holding `text` (the hook has refused control characters)."""
+    return json.dumps(str(text), ensure_ascii=False)
 
-    Jinja's own bytecode cache, in its default folder (private to the user, in the
-    system's temporary directory); an entry is used only while the file's text is
-    unchanged. It halves the time a repeated bake spends rendering.
 
-    cookiecutter renders more than files: every file and folder name, the answers'
-    defaults and the hook scripts, with `from_string`, which Jinja never caches. Those
-    strings get the same cache here, keyed by their text: 90 compilations a bake
-    otherwise.
-    """
-
-    def __init__(self, environment):
-        super().__init__(environment)
-        if environment.bytecode_cache is None:
-            environment.bytecode_cache = FileSystemBytecodeCache()
-        cache, compile_string = environment.bytecode_cache, environment.from_string
-
-        def from_string(source, globals=None, template_class=None):
-            try:
-                text = str(source).encode("utf-8")
-            except UnicodeEncodeError:  # a lone surrogate: the hook refuses it, uncached
-                return compile_string(source, globals, template_class)
-            name = hashlib.sha256(text).hexdigest()
-            bucket = cache.get_bucket(environment, name, None, source)
-            if bucket.code is None:
-                bucket.code = environment.compile(source)
-                cache.set_bucket(bucket)
-            template = template_class or environment.template_class
-            return template.from_code(environment, bucket.code,
-                                      environment.make_globals(globals), None)
-
-        environment.from_string = from_string
+@simple_filter
+def template_data(relative):
+    """A JSON data file of this template (hooks/tested_versions.json), for the templates."""
+    return json.loads((TEMPLATE / relative).read_text("utf-8"))
 
 
 class HookAlreadySaidWhy(logging.Filter):
@@ -96,7 +69,7 @@ class HookAlreadySaidWhy(logging.Filter):
 
     Our hooks print one line a problem before they exit non-zero; the traceback would
     bury them, so that record is dropped. cookiecutter still ends with its own one-line
-    "Hook script failed (exit status: 1)". Loaded with the filter above, into the
+    "Hook script failed (exit status: 1)". Loaded with the filters above, into the
     process that renders this template only.
     """
 

@@ -18,7 +18,7 @@ PACKAGE = {{ cookiecutter.project_slug | tojson }}
 BACKGROUND_TASKS = {{ cookiecutter.background_tasks | tojson }}
 
 PROJECT = Path.cwd()
-# The oldest Python each Django series runs on, as hooks/requirements.py found it.
+# The oldest Python each Django series runs on, as hooks/tested_versions.py found it.
 DJANGO_PYTHON = {{ "hooks/django_python.json" | template_path | tojson }}
 
 # Folders that belong to one option, and whether this bake chose it. cookiecutter cannot
@@ -34,15 +34,35 @@ KEY_ALPHABET = string.ascii_letters + string.digits + "-_.+@%"
 KEY_LENGTH = 64
 
 
+# What the closing message says besides the next steps.
+NOTES = []
+
+
 class BakeError(Exception):
     pass
 
 
 def pinned_django():
-    """The Django requirement line, as the project's requirements.txt pins it."""
-    text = (PROJECT / "requirements.txt").read_text()
-    match = re.search(r"^Django==(\d+)\.(\d+)\.\d+$", text, re.MULTILINE)
-    return match.group(0), (int(match.group(1)), int(match.group(2)))
+    """The Django requirement, as the project's pyproject.toml pins it, and its series."""
+    text = (PROJECT / "pyproject.toml").read_text()
+    match = re.search(r'^    "(Django==(\d+)\.(\d+)\.\d+)",$', text, re.MULTILINE)
+    return match.group(1), (int(match.group(2)), int(match.group(3)))
+
+
+def find_uv():
+    """uv's path: the one running this bake (uvx sets UV), on PATH, or beside cookiecutter
+    (the uv package from PyPI); None without uv."""
+    import shutil
+
+    for candidate in (os.environ.get("UV"), shutil.which("uv"),
+                      shutil.which("uv", path=str(Path(sys.executable).parent))):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    try:
+        from uv import find_uv_bin
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return None
 
 
 def startapp(target):
@@ -70,24 +90,56 @@ def startapp(target):
         raise BakeError(f"startapp refused {APP_NAME!r}: {error}") from error
 
 
-def newest_python():
-    """(version, path) of the newest Python on PATH, this one included.
+def pythons():
+    """{(3, minor): path} of the Pythons here: this one, python3.X on PATH, and pyenv's.
 
-    Every Django series the template offers runs on the newest Python, and a newer series
-    may need a newer one than cookiecutter runs on (Django 6.1 needs 3.12).
+    A Django series may need a newer Python than cookiecutter runs on (Django 6.1 needs
+    3.12); every series the template offers runs on the newest.
     """
     import shutil
     import subprocess
 
     found = {sys.version_info[:2]: sys.executable}
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     for minor in range(sys.version_info[1] + 1, 30):
-        path = shutil.which(f"python3.{minor}")
-        # pyenv's shims exist for versions it has not selected: they fail when run.
-        if path and subprocess.run([path, "-c", "import ensurepip, venv"], check=False,
-                                   capture_output=True).returncode == 0:
-            found[(3, minor)] = path
-    version = max(found)
-    return ".".join(map(str, version)), found[version]
+        candidates = [shutil.which(f"python3.{minor}"),
+                      *sorted(map(str, pyenv.glob(f"3.{minor}.*/bin/python3.{minor}")))]
+        for path in filter(None, candidates):
+            # pyenv's shims exist for versions it has not selected: they fail when run.
+            if subprocess.run([path, "-c", "import venv"], check=False,
+                              capture_output=True).returncode == 0:
+                found[(3, minor)] = path
+                break
+    return found
+
+
+def python_for(series):
+    """(version, path) of the newest Python here, and whether it runs the Django series."""
+    import json
+
+    with open(DJANGO_PYTHON, encoding="utf-8") as file:
+        oldest = tuple(map(int, json.load(file)[".".join(map(str, series))].split(".")))
+    found = pythons()
+    newest = max(found)
+    return ".".join(map(str, oldest)), newest >= oldest and found[newest]
+
+
+def startapp_with_uv(uv, requirement, series, target):
+    """startapp in uv's throwaway environment with the pinned Django, on a Python here
+    that runs it, or one uv finds or fetches (uv's own Python downloads, online)."""
+    import subprocess
+
+    oldest, python = python_for(series)
+    done = subprocess.run([uv, "run", "--quiet", "--no-project", "--isolated",
+                           "--python", python or f">={oldest}", "--with", requirement,
+                           "python", __file__, "--startapp", target],
+                          check=False, capture_output=True, text=True, cwd=target.parent)
+    if done.returncode:
+        raise BakeError(
+            f"startapp needs {requirement} on Python {oldest} or later, and uv could not "
+            f"run it ({last_line(done.stderr).removeprefix('ERROR: ')}). Get online (uv "
+            f"fetches both), or install {requirement} beside cookiecutter, then bake again."
+        )
 
 
 def startapp_in_throwaway_venv(requirement, series, target):
@@ -98,19 +150,18 @@ def startapp_in_throwaway_venv(requirement, series, target):
     was installed with pipx or `uv tool` and no pip sits beside it, the venv module seeds
     one. The virtualenv runs this very file, with --startapp.
     """
-    import json  # imported here: the fast path needs none of these
-    import subprocess
+    import subprocess  # imported here: the fast path needs none of these
     import tempfile
 
-    version, base = newest_python()
-    with open(DJANGO_PYTHON, encoding="utf-8") as file:
-        oldest = json.load(file)[".".join(map(str, series))]
-    if tuple(map(int, version.split("."))) < tuple(map(int, oldest.split("."))):
+    oldest, base = python_for(series)
+    if not base:
         raise BakeError(
             f"startapp needs {requirement}, which is not beside cookiecutter and runs on "
-            f"Python {oldest} or later; Python {version} is the newest here. Install "
+            f"Python {oldest} or later; the newest Python here is older. Install uv, or "
             f"Python {oldest} or later (or {requirement} beside cookiecutter), then bake again."
         )
+    version = subprocess.run([base, "-c", "import platform; print(platform.python_version())"],
+                             check=True, capture_output=True, text=True).stdout.strip()
     pip = pip_beside_cookiecutter()
     with tempfile.TemporaryDirectory(prefix="startapp-") as scratch:
         env_dir = Path(scratch) / "venv"
@@ -175,10 +226,42 @@ def make_app():
     try:
         if django is not None and django.VERSION[:2] == series:
             startapp(app_dir)
+        elif uv := find_uv():
+            startapp_with_uv(uv, requirement, series, app_dir)
         else:
             startapp_in_throwaway_venv(requirement, series, app_dir)
     except OSError as error:  # say where, when Django's writes do not
         raise OSError(error.errno, error.strerror, error.filename or str(app_dir)) from error
+
+
+def write_lock():
+    """uv.lock, with the versions pyproject.toml pins and the hashes of the index the user's
+    uv is set up for: from uv's cache when it has them all, else from the index. Without uv,
+    or offline, the bake goes on without one, and the first `uv sync` writes it. A re-bake
+    keeps the lock it finds.
+    """
+    import subprocess
+
+    if (PROJECT / "uv.lock").exists():
+        NOTES.append("Kept the existing uv.lock as it is (`uv lock` updates it to pyproject.toml).")
+        return
+    uv = find_uv()
+    if not uv:
+        NOTES.append("uv is not installed, so there is no uv.lock yet: the first `uv sync` "
+                     "writes it, with the same tested versions (https://docs.astral.sh/uv/).")
+        return
+    _, python = python_for(pinned_django()[1])
+    command = [uv, "lock", "--quiet", "--no-progress", *(["--python", python] if python else [])]
+    for extra in (["--offline"], []):
+        try:
+            done = subprocess.run(command + extra, cwd=PROJECT, check=False,
+                                  capture_output=True, text=True, timeout=180)
+        except subprocess.TimeoutExpired:
+            break
+        if done.returncode == 0:
+            return
+    NOTES.append(f"uv could not write uv.lock ({last_line(done.stderr)}): the first `uv "
+                 "sync` writes it, with the same tested versions.")
 
 
 def remove_folders_not_chosen():
@@ -239,6 +322,7 @@ def print_next_steps():
         *(f"    {command}" for command in readme_block("## Run it on your machine")),
         "",
         "Then open http://127.0.0.1:8000/. Deploying to Convox: README.md, \"Deploy\".",
+        *(["", *NOTES] if NOTES else []),
     ]
     print("\n".join(lines))
 
@@ -263,6 +347,7 @@ def main(args):
         return run([("make the app", lambda: startapp(Path(args[1])))])
     return run([("leave out the options not chosen", remove_folders_not_chosen),
                 ("make the app", make_app), ("write .env", write_env_file),
+                ("write uv.lock", write_lock),
                 ("print the next steps", print_next_steps)])
 
 

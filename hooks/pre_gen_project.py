@@ -41,16 +41,16 @@ def template_json(*path):
         return json.load(file)
 
 
-# Written by hooks/reserved_names.py from requirements.txt, settings.py and the
+# Written by hooks/reserved_names.py from the tested versions, settings.py and the
 # template's own files; a test keeps it in step with them.
 RESERVED = template_json("hooks", "reserved_names.json")
 # The choices the prompts offer; a replay file could hold anything.
 CHOICES = template_json("cookiecutter.json")
 PYTHON_VERSIONS = CHOICES["python_version"]
-# Each adds packages to requirements.txt, with modules of their own (reserved_names.json).
+# Each adds packages to pyproject.toml, with modules of their own (reserved_names.json).
 OPTION_QUESTIONS = ("background_tasks", "media_storage", "error_reports")
 # The oldest Python each Django series runs on: its Requires-Python, as
-# hooks/requirements.py found it.
+# hooks/tested_versions.py found it.
 DJANGO_PYTHON = template_json("hooks", "django_python.json")
 
 # Django names tables `<app>_<model>` and PostgreSQL keeps 63 bytes of a name (MySQL 64):
@@ -98,8 +98,8 @@ def taken(value, answers):
                                      for question in OPTION_QUESTIONS)]:
         modules.update(RESERVED["modules"].get(group, {}))
     if value in modules:
-        return (f"is a module of {modules[value]}, which requirements.txt"
-                " installs; a package of that name would shadow it")
+        return (f"is a module of {modules[value]}, which the project installs"
+                " (pyproject.toml); a package of that name would shadow it")
     if value in sys.stdlib_module_names:
         return "collides with a module of the Python standard library of that name"
     if value in RESERVED["project_names"]:

@@ -3,16 +3,16 @@
     python hooks/reserved_names.py
 
 The pre-generation hook reads the file; nobody edits it by hand. Run this after changing
-the template's requirements.txt (hooks/requirements.py), INSTALLED_APPS, top-level
-folders, .gitignore or .dockerignore: tests/test_answers.py fails until the file matches
-them again.
+the tested versions (hooks/tested_versions.py), INSTALLED_APPS, top-level folders,
+.gitignore or .dockerignore: tests/test_answers.py fails until the file matches them
+again.
 
 Three kinds of names, each derived from the template itself:
 - modules: for each requirement set ("5.2 postgresql": django_version and database),
-  every top-level module of every distribution its requirements.txt pins (read from the
-  installed files, so psycopg-binary's psycopg_binary counts), and the pin; and for each
-  option answer that adds packages ("5.2 postgresql + celery"), the modules of the pins
-  it adds;
+  every top-level module of every distribution a bake of it pins, the development
+  group's included (read from the installed files, so psycopg-binary's psycopg_binary
+  counts, and pytest's _pytest and py), and the pin; and for each option answer that adds
+  packages ("5.2 postgresql + celery"), the modules of the pins it adds;
 - app_labels: the label of every app settings.py installs (Django refuses two apps with
   one label);
 - project_names: the template's top-level folders, and the names .gitignore or
@@ -27,13 +27,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jinja2 import Environment
-
 TEMPLATE = Path(__file__).resolve().parent.parent
 PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
-REQUIREMENTS = PROJECT / "requirements.txt"
+TESTED = Path(__file__).resolve().with_name("tested_versions.json")
 SETTINGS = PROJECT / "{{cookiecutter.project_slug}}" / "settings.py"
 DATA_FILE = Path(__file__).resolve().with_name("reserved_names.json")
+DEV_GROUP = "dev"  # tested_versions.py's mark of what the development group alone needs
 
 # Run by the project's interpreter: it alone knows what its distributions installed.
 PROBE = r"""
@@ -71,22 +70,27 @@ print(json.dumps({"modules": modules, "app_labels": labels}))
 """
 
 
-def load_requirements_script():
-    spec = importlib.util.spec_from_file_location("requirements", TEMPLATE / "hooks" / "requirements.py")
+def load_tested_versions_script():
+    spec = importlib.util.spec_from_file_location("tested_versions",
+                                                  TEMPLATE / "hooks" / "tested_versions.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def tested_sets():
+    return json.loads(TESTED.read_text(encoding="utf-8"))["sets"]
+
+
 def requirement_sets():
     """The keys of the requirement sets: "5.2 postgresql", ..."""
-    return list(load_requirements_script().requirement_sets())
+    return list(tested_sets())
 
 
 def option_answers():
-    """{answer: question} for every option answer that adds packages ("celery": ...)."""
-    return {answer: question for question, answers in load_requirements_script().OPTIONS.items()
-            for answer in answers}
+    """The option answers that add packages ("celery", ...)."""
+    return [answer for answers in load_tested_versions_script().OPTIONS.values()
+            for answer in answers]
 
 
 def groups():
@@ -96,29 +100,24 @@ def groups():
             *(f"{key} + {answer}" for key in requirement_sets() for answer in option_answers())]
 
 
-def rendered_requirements(requirement_set, **options):
-    """requirements.txt as a bake with this set's answers (and `options`) renders it."""
-    django_version, database = requirement_set.split()
-    context = {"django_version": django_version, "database": database,
-               **dict.fromkeys(load_requirements_script().OPTIONS, "none"), **options}
-    return Environment(keep_trailing_newline=True).from_string(REQUIREMENTS.read_text()).render(
-        cookiecutter=context)
+def all_pins(requirement_set):
+    """Every pin of a set, whatever the answers: [(name==version, needed_by), ...]; the
+    development group's are needed by every bake."""
+    found = tested_sets()[requirement_set]
+    return [*found["dependencies"], *((pin, []) for pin in found["dev"]),
+            *found["constraints"]]
 
 
 def pins(group):
-    """The requirement lines (`name==version`) a group adds: all of a set's own, or those an
-    option answer adds to them."""
+    """The pins (`name==version`) a group adds: all of a set's own (the development
+    group's included), or those an option answer adds to them."""
     requirement_set, _, answer = group.partition(" + ")
-    found = _pins(rendered_requirements(requirement_set))
+    own = [pin for pin, needed_by in all_pins(requirement_set)
+           if needed_by in ([], [DEV_GROUP])]
     if not answer:
-        return found
-    with_answer = _pins(rendered_requirements(requirement_set, **{option_answers()[answer]: answer}))
-    return [pin for pin in with_answer if pin not in found]
-
-
-def _pins(text):
-    lines = (line.split("#")[0].strip() for line in text.splitlines())
-    return [line.split(";")[0].strip() for line in lines if line]
+        return own
+    return [pin for pin, needed_by in all_pins(requirement_set)
+            if answer in needed_by and pin not in own]
 
 
 def installed_apps():
@@ -176,40 +175,31 @@ def derive(pythons):
     for python, its_groups in by_python.items():
         probed = probe(python, its_groups)
         for group in its_groups:
-            found["modules"][group] = dict(sorted(probed["modules"][group].items()))
+            # Only names an answer could take: the hook refuses `_pytest` for its `_` alone.
+            found["modules"][group] = dict(sorted(
+                (name, pin) for name, pin in probed["modules"][group].items()
+                if is_plain_name(name)))
         found["app_labels"] = {**found.get("app_labels", {}), **probed["app_labels"],
                                **project_apps()}
     found["modules"] = {group: found["modules"][group] for group in groups()}
     return {kind: dict(sorted(names.items())) for kind, names in sorted(found.items())}
 
 
-def bundles():
-    """Option answers that together name every answer that adds packages, one per
-    bundle: [{"background_tasks": "django-tasks", ...}, {"background_tasks": "celery"}]."""
-    options = load_requirements_script().OPTIONS
-    return [{question: list(answers)[index] for question, answers in options.items()
-             if index < len(answers)}
-            for index in range(max(map(len, options.values())))]
-
-
 def main():
-    script = load_requirements_script()
-    versions = sorted(json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"],
-                      key=script.version_key)
+    script = load_tested_versions_script()
     # The newest Python here runs every Django series.
-    python = next(filter(None, map(script.interpreter, reversed(versions))))
+    python = script.newest_interpreter()
     pythons = {}
     with tempfile.TemporaryDirectory(prefix="reserved-names-") as scratch:
         for requirement_set in requirement_sets():
-            for index, bundle in enumerate(bundles()):
-                env_dir = Path(scratch) / f"{requirement_set.replace(' ', '-')}-{index}"
-                subprocess.run([python, "-m", "venv", env_dir], check=True)
-                requirements = env_dir / "requirements.txt"
-                requirements.write_text(rendered_requirements(requirement_set, **bundle))
-                subprocess.run([env_dir / "bin" / "python", "-m", "pip", "install", "--quiet",
-                                "--disable-pip-version-check", "-r", requirements], check=True)
-                for group in [requirement_set, *(f"{requirement_set} + {answer}"
-                                                 for answer in bundle.values())]:
+            # Every option's packages at once: uv locked them together.
+            env_dir = Path(scratch) / requirement_set.replace(" ", "-")
+            subprocess.run([script.uv(), "venv", "--quiet", "--python", python, env_dir],
+                           check=True)
+            subprocess.run([script.uv(), "pip", "install", "--quiet", "--python", env_dir,
+                            *(pin for pin, _ in all_pins(requirement_set))], check=True)
+            for group in groups():
+                if group.partition(" + ")[0] == requirement_set:
                     pythons[group] = env_dir / "bin" / "python"
         names = derive(pythons)
     DATA_FILE.write_text(json.dumps(names, indent=2) + "\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-# The oldest Python of each Django series (hooks/requirements.py writes it).
+# The oldest Python of each Django series (hooks/tested_versions.py writes it).
 DJANGO_PYTHON = json.loads((TEMPLATE / "hooks" / "django_python.json").read_text())
 QUESTIONS = ("django_version", "database", "python_version",
              "background_tasks", "media_storage", "error_reports")
@@ -76,10 +76,10 @@ for _row in COMBINATIONS:
         ONE_PER_SET.append(_row)
 
 
-def requirements_script():
-    """hooks/requirements.py as a module: its interpreter finder, its set keys."""
-    spec = importlib.util.spec_from_file_location("requirements",
-                                                  TEMPLATE / "hooks" / "requirements.py")
+def tested_versions_script():
+    """hooks/tested_versions.py as a module: its interpreter finder, its set keys."""
+    spec = importlib.util.spec_from_file_location("tested_versions",
+                                                  TEMPLATE / "hooks" / "tested_versions.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -90,9 +90,14 @@ def python_for(django_version):
     else the newest the python_version question offers that this machine has."""
     if sys.version_info[:2] >= version(DJANGO_PYTHON[django_version]):
         return sys.executable
-    script = requirements_script()
+    script = tested_versions_script()
     for candidate in sorted(CHOICES["python_version"], key=version, reverse=True):
         oldest = version(DJANGO_PYTHON[django_version])
         if version(candidate) >= oldest and (found := script.interpreter(candidate)):
             return found
     return None
+
+
+def interpreter(version):
+    """A working python<version> here (on PATH or under pyenv), or None."""
+    return tested_versions_script().interpreter(version)

@@ -38,6 +38,7 @@ CUSTOM_ANSWERS = {
 }
 
 IN_CI = os.environ.get("CI") == "true"
+TESTED_VERSIONS = TEMPLATE / "hooks" / "tested_versions.json"
 # The cookiecutter the test dependencies pin, for the virtualenvs that bake beside another
 # Django.
 COOKIECUTTER = next(
@@ -112,8 +113,8 @@ def cookiecutter_for(tools):
     (test_baking.py bakes without a matching Django: the throwaway-virtualenv path.)"""
     import combinations
 
-    pins = {series: pin for pin, series in re.findall(r'"Django==((\d+\.\d+)\.\d+)"', (
-        TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.txt").read_text())}
+    pins = {series: pin for pin, series in re.findall(r'"Django==((\d+\.\d+)\.\d+)"',
+                                                       TESTED_VERSIONS.read_text())}
     built, lock = {}, threading.Lock()
 
     def command(series):
@@ -151,7 +152,8 @@ def combination_projects(newer_python_on_path, tmp_path_factory, cookiecutter_fo
             [cookiecutter_for(row[0]), "--no-input", "--config-file", config / "config.yaml",
              "--output-dir", output, TEMPLATE, *[f"{key}={value}" for key, value in answers.items()]],
             capture_output=True, text=True, timeout=600,
-            env={**os.environ, "PATH": newer_python_on_path})
+            # UV: the uv that writes each bake's uv.lock, as `uvx cookiecutter` sets it.
+            env={**os.environ, "PATH": newer_python_on_path, "UV": str(UV)})
         assert done.returncode == 0, f"{combinations.row_id(row)}:\n{done.stderr}"
         return output / "exampleproject"
 
@@ -172,6 +174,27 @@ def project(request):
 # pip in, as `python -m venv` does, for the tests that ask it.
 UV = Path(sys.executable).parent / "uv"
 VENVS = CACHE / "venvs"
+
+
+@pytest.fixture(scope="session")
+def uv_alone(tmp_path_factory):
+    """A folder holding only uv (the test group's), to put on a user's PATH: the README's
+    commands start with uv, and nothing else of the tests' virtualenv may leak in."""
+    folder = tmp_path_factory.mktemp("uv-alone")
+    (folder / "uv").symlink_to(UV.resolve())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home():
+    """pre-commit's own cache of hook environments, kept beside the tests' virtualenvs.
+
+    The first run on a machine installs the hooks' pinned packages from PyPI (or pip's
+    own cache); later runs, this session's and the next ones', reuse them without the
+    network. pre-commit keys each environment by its hook's packages and locks the folder
+    while it writes, so a changed pin gets an environment of its own.
+    """
+    return CACHE / "pre-commit"
 
 
 def make_venv(requirements, base=sys.executable):
@@ -195,17 +218,26 @@ def make_venv(requirements, base=sys.executable):
     return python
 
 
+def locked_requirements(project):
+    """What the project's uv.lock installs, the dev group included, as the text of a
+    requirements file: `uv sync --locked` installs exactly these."""
+    done = subprocess.run([UV, "export", "--locked", "--quiet", "--no-hashes", "--no-header",
+                           "--no-annotate", "--format", "requirements-txt"],
+                          cwd=project, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
 @pytest.fixture(scope="session")
 def requirements_python():
-    """requirements_python(project) -> the python of a virtualenv with the project's
-    requirements.txt: one per distinct requirement set, built once per session."""
+    """requirements_python(project) -> the python of a virtualenv with what `uv sync`
+    installs from the project's uv.lock: one per distinct set, built once per session."""
     import combinations
 
     built, locks, lock = {}, {}, threading.Lock()
 
     def python(project):
-        requirements = (project / "requirements.txt").read_text()
-        series = re.search(r"^Django==(\d+\.\d+)\.", requirements, re.MULTILINE).group(1)
+        requirements = locked_requirements(project)
+        series = re.search(r"^django==(\d+\.\d+)\.", requirements, re.MULTILINE).group(1)
         with lock:  # one lock per set: two sets may build at once, one set only once
             set_lock = locks.setdefault(requirements, threading.Lock())
         with set_lock:
@@ -256,7 +288,7 @@ def django_of(python_of, django_in):
 
 @pytest.fixture(scope="session")
 def project_python(default_project, requirements_python):
-    """The virtualenv of the default bake's requirements.txt; the custom bake pins the same."""
+    """The virtualenv of the default bake's uv.lock; the custom bake pins the same."""
     return requirements_python(default_project)
 
 
@@ -267,12 +299,10 @@ def project_django(project_python, django_in):
 
 
 @pytest.fixture(scope="session")
-def dev_python(default_project):
-    """One virtualenv with requirements-dev.txt (the runtime plus pytest, ruff, pre-commit)."""
-    runtime = (default_project / "requirements.txt").read_text()
-    dev = (default_project / "requirements-dev.txt").read_text()
-    assert "-r requirements.txt\n" in dev
-    return make_venv(dev.replace("-r requirements.txt\n", runtime))
+def dev_python(project_python):
+    """The default bake's virtualenv, for the tests that use its dev group's tools (pytest,
+    ruff, pre-commit): `uv sync` installs them with the rest."""
+    return project_python
 
 
 def git(*args, cwd):

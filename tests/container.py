@@ -131,7 +131,10 @@ def build(context, workdir, env):
             image.skipped.append(f"COPY {arguments}")
             continue
         if keyword == "ENV":
-            image.env.update(pair.split("=", 1) for pair in shlex.split(arguments))
+            # $NAME in a value is the variable as the image has it so far (PATH=/venv/bin:$PATH).
+            for pair in shlex.split(arguments):
+                name, value = pair.split("=", 1)
+                image.env[name] = re.sub(r"\$(\w+)", lambda m: image.env.get(m[1], ""), value)
         elif keyword == "COPY":
             source, target = shlex.split(arguments)
             copy(context, source, workdir / target, patterns)

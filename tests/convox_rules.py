@@ -5,7 +5,7 @@ labels); `check_convox_yml` takes a parsed convox.yml (today's racks). Both retu
 line per problem, starting with where it is; an empty list means the manifest passes.
 
 Both also refuse a PostgreSQL older than the pinned Django accepts: pass
-`minimum_postgres=minimum_postgres(requirements_text)`.
+`minimum_postgres=minimum_postgres(pyproject_text)`.
 """
 
 import math
@@ -27,14 +27,15 @@ DJANGO_MINIMUM_POSTGRES = {
     (6, 1): 15,
 }
 
-DJANGO_PIN = re.compile(r"^Django==(\d+)\.(\d+)(?:\.\d+)*\s*$", re.MULTILINE | re.IGNORECASE)
+# A `Django==X.Y.Z` line of a requirements file, or an entry of pyproject.toml's dependencies.
+DJANGO_PIN = re.compile(r'^\s*"?Django==(\d+)\.(\d+)(?:\.\d+)*"?,?\s*$', re.MULTILINE | re.IGNORECASE)
 
 
 def pinned_django_series(requirements_text: str) -> tuple[int, int]:
-    """(major, minor) of the `Django==X.Y.Z` line in a requirements file."""
+    """(major, minor) of the `Django==X.Y.Z` pin in pyproject.toml (or a requirements file)."""
     match = DJANGO_PIN.search(requirements_text)
     if not match:
-        raise ValueError("requirements.txt pins no Django==X.Y.Z")
+        raise ValueError("no Django==X.Y.Z pin")
     return int(match[1]), int(match[2])
 
 

@@ -417,8 +417,13 @@ MESSAGES = [
      ("app_name: 'admin' is the label of django.contrib.admin, which settings.py installs;"
       " Django needs app labels to be unique; for example: blog")),
     ({"app_name": "sqlparse"},
-     ("app_name: 'sqlparse' is a module of sqlparse==0.6.1, which requirements.txt installs;"
-      " a package of that name would shadow it; for example: blog")),
+     (f"app_name: 'sqlparse' is a module of {RESERVED['modules']['5.2 postgresql']['sqlparse']},"
+      " which the project installs (pyproject.toml); a package of that name would shadow it;"
+      " for example: blog")),
+    ({"project_slug": "pluggy"},
+     (f"project_slug: 'pluggy' is a module of {RESERVED['modules']['5.2 postgresql']['pluggy']},"
+      " which the project installs (pyproject.toml); a package of that name would shadow it;"
+      " for example: mysite")),
     ({"project_slug": "json"},
      ("project_slug: 'json' collides with a module of the Python standard library of that"
       " name; for example: mysite")),

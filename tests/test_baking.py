@@ -356,29 +356,3 @@ def test_convox_commands_name_the_app_without_underscores(bake):
     assert apps and set(apps) == {"coffee-shop"}
     workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
     assert workflow["jobs"]["deploy"]["env"]["APP"] == "coffee-shop"
-
-
-def test_repeated_bakes_reuse_compiled_templates_until_a_file_changes(tools, tmp_path):
-    """Jinja's bytecode cache (local_extensions.CompiledTemplates) lives in the temporary
-    directory; a template file that changes is compiled afresh, not served stale."""
-    template = tmp_path / "template"
-    shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(".git", ".venv", "*.pyc"))
-    temp = tmp_path / "temp"
-    temp.mkdir()
-
-    def bake(name):
-        done = subprocess.run(
-            [tools["cookiecutter"], "--no-input", "--output-dir", tmp_path / name, template],
-            capture_output=True, text=True, timeout=300,
-            env={**os.environ, "HOME": str(tmp_path), "TMPDIR": str(temp)})
-        assert done.returncode == 0, done.stderr
-        return (tmp_path / name / "exampleproject" / "README.md").read_text()
-
-    first = bake("first")
-    cached = sorted(temp.glob("_jinja2-cache-*/*.cache"))
-    assert len(cached) >= 30  # one per rendered file
-    assert bake("second") == first
-
-    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
-    readme.write_text(readme.read_text() + "\nA line added to the template.\n")
-    assert bake("third") == first + "\nA line added to the template.\n"

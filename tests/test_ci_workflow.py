@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import checkout, project_env
+from conftest import checkout, project_env, require
 
 WORKFLOW = ".github/workflows/ci.yml"
 
@@ -41,12 +41,14 @@ def test_postgres_service_is_the_version_convox_yml_asks_the_rack_for(project):
     assert [service["image"] for service in services.values()] == [f"postgres:{versions.pop()}"]
 
 
-def test_ci_python_is_the_image_python(project):
+def test_ci_installs_the_image_python_and_the_tested_uv_with_its_cache(project):
     base = re.search(r"^FROM python:(\d+\.\d+)-", (project / "Dockerfile").read_text(),
                      re.MULTILINE).group(1)
+    image_uv = re.search(r"uv==([\d.]+)", (project / "Dockerfile").read_text()).group(1)
     setup = [step for step in load(project, WORKFLOW)["jobs"]["test"]["steps"]
-             if step.get("uses", "").startswith("actions/setup-python@")]
-    assert [step["with"]["python-version"] for step in setup] == [base]
+             if step.get("uses", "").startswith("astral-sh/setup-uv@")]
+    assert [step["with"] for step in setup] == [
+        {"version": image_uv, "python-version": base, "enable-cache": "true"}]
 
 
 def job_commands(project):
@@ -56,25 +58,32 @@ def job_commands(project):
 
 def test_test_job_runs_ruff_the_tests_and_django_checks(project):
     commands = job_commands(project)
-    for expected in ("ruff check .", "pytest",
-                     "python manage.py makemigrations --check --dry-run",
-                     "python manage.py check --deploy --fail-level WARNING"):
+    assert commands[0] == "uv sync --locked"
+    for expected in ("uv run ruff check .", "uv run pytest",
+                     "uv run manage.py makemigrations --check --dry-run",
+                     "uv run manage.py check --deploy --fail-level WARNING"):
         assert expected in commands
 
 
 @pytest.mark.slow
 def test_test_job_commands_pass_on_a_fresh_bake_against_postgresql(
-        project, dev_python, fresh_database, tmp_path):
+        project, uv_alone, fresh_database, tmp_path):
     """Each `run:` of the test job, in order, in a clone of the committed bake (no .env,
     as CI checks it out), with the job's environment pointed at this machine's
-    PostgreSQL and the dev virtualenv standing in for the job's Python."""
+    PostgreSQL, and uv with the image's Python as setup-uv leaves them."""
+    import combinations
+
     clone = checkout(project, tmp_path)
     job = load(project, WORKFLOW)["jobs"]["test"]
     database_url = re.sub(r"/\w+$", f"/{fresh_database()}", job["env"]["DATABASE_URL"])
     github_env = tmp_path / "github_env"
     github_env.touch()
-    env = project_env(dev_python, **{**job["env"], "DATABASE_URL": database_url},
-                      GITHUB_ENV=str(github_env))
+    setup = next(step["with"] for step in job["steps"] if "setup-uv" in step.get("uses", ""))
+    python = combinations.interpreter(setup["python-version"])
+    require(python, f"Python {setup['python-version']}, the image's (python3.X or pyenv)")
+    env = project_env("/usr/bin/python3", **{**job["env"], "DATABASE_URL": database_url},
+                      GITHUB_ENV=str(github_env), UV_PYTHON=python)
+    env["PATH"] = f"{uv_alone}:{env['PATH']}"
     for command in job_commands(project):
         # Variables an earlier step wrote to $GITHUB_ENV, as GitHub Actions passes them on.
         written = dict(line.split("=", 1) for line in github_env.read_text().splitlines())
@@ -82,7 +91,7 @@ def test_test_job_commands_pass_on_a_fresh_bake_against_postgresql(
                               env={**env, **written}, capture_output=True, text=True,
                               timeout=600)
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-        if command == "pytest":
+        if command == "uv run pytest":
             assert re.search(r" \d+ passed[ ,]", done.stdout), done.stdout
     assert "SECRET_KEY" in written
 
@@ -144,7 +153,7 @@ def test_readme_names_every_secret_the_workflow_reads(project):
         assert re.search(rf"^- `{secret}`: .+$", readme, re.MULTILINE), secret
 
 
-def test_dependabot_keeps_pip_packages_and_actions_current(project):
+def test_dependabot_keeps_uv_packages_and_actions_current(project):
     updates = load(project, ".github/dependabot.yml")["updates"]
     assert {(update["package-ecosystem"], update["directory"]) for update in updates} == {
-        ("pip", "/"), ("github-actions", "/")}
+        ("uv", "/"), ("github-actions", "/")}

@@ -98,15 +98,17 @@ def test_dockerfile_passes_hadolint(project, tools):
 
 def test_dockerfile_builds_from_a_pinned_slim_python_release(default_project, custom_project):
     for project, version in ((default_project, "3.13"), (custom_project, "3.12")):
-        first = container.instructions(project / "Dockerfile")[0]
-        assert first == ("FROM", f"python:{version}-slim-trixie")
+        stages = [arguments for keyword, arguments in container.instructions(project / "Dockerfile")
+                  if keyword == "FROM"]
+        assert stages == [f"python:{version}-slim-trixie AS build", f"python:{version}-slim-trixie"]
 
 
 def test_dockerfile_layers_go_from_slowest_to_quickest_to_change(default_project):
     steps = [" ".join(step) for step in container.instructions(default_project / "Dockerfile")]
     order = [
-        "COPY requirements.txt .",
-        "RUN pip install --no-cache-dir -r requirements.txt",
+        "COPY pyproject.toml uv.loc[k] ./",
+        "RUN uv sync --locked --no-dev --no-install-project",
+        "COPY --from=build /venv /venv",
         # collectstatic imports every app: after the whole project (test_image.py builds
         # a project with a second app).
         "COPY . .",
@@ -144,7 +146,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build(default_pro
                 # Docker matches from the context's root: these need `**/`.
                 "exampleapp/.env", "exampleproject/.env.local", ".coverage", "htmlcov",
                 "exampleapp/htmlcov", "exampleapp/views.pyc", "exampleapp/db.sqlite3"]
-    sent = ["manage.py", "bin", "conf", "requirements.txt", "exampleapp/static", "templates"]
+    sent = ["manage.py", "bin", "conf", "pyproject.toml", "uv.lock", "exampleapp/static",
+            "templates"]
     assert [path for path in kept_out if not container.ignored(path, patterns)] == []
     assert [path for path in sent if container.ignored(path, patterns)] == []
 
@@ -158,7 +161,7 @@ def test_compose_file_is_valid_against_the_compose_specification(project, tools)
 
 
 def pinned_minimum_postgres(project):
-    return minimum_postgres((project / "requirements.txt").read_text())
+    return minimum_postgres((project / "pyproject.toml").read_text())
 
 
 def test_compose_file_follows_the_first_generation_rules(project):

@@ -142,14 +142,16 @@ def set_options(**options):
     return lambda doc: doc["resources"]["database"].setdefault("options", {}).update(options)
 
 
-def test_the_pinned_django_series_is_read_from_requirements():
+def test_the_pinned_django_series_is_read_from_pyproject_or_requirements():
     text = "# pins\nDjango==5.2.19\ndj-database-url==3.1.2\n"
     assert pinned_django_series(text) == (5, 2)
+    pyproject = 'dependencies = [\n    "dj-database-url==3.1.2",\n    "Django==6.1.3",\n]\n'
+    assert pinned_django_series(pyproject) == (6, 1)
     assert minimum_postgres(text) == 14
     assert minimum_postgres("django==6.1.0\n") == 15
     with pytest.raises(ValueError, match="Django 9.0 is not in DJANGO_MINIMUM_POSTGRES"):
         minimum_postgres("Django==9.0.1\n")
-    with pytest.raises(ValueError, match="pins no Django"):
+    with pytest.raises(ValueError, match="no Django==X.Y.Z pin"):
         minimum_postgres("Django>=5.2\n")
 
 

@@ -1,5 +1,6 @@
-"""The baked project's developer tools: pinned apart from the runtime, pytest-django running
-the same tests as manage.py test, ruff, and pre-commit hooks that install from PyPI."""
+"""The baked project's developer tools: a dev group pinned apart from the runtime and held
+by uv.lock, pytest-django running the same tests as manage.py test, ruff, and pre-commit
+hooks that install from PyPI."""
 
 import re
 import subprocess
@@ -8,7 +9,7 @@ import tomllib
 import container
 import pytest
 import yaml
-from conftest import CACHE, TEMPLATE, checkout, git, project_env, run
+from conftest import TEMPLATE, checkout, git, project_env, run
 
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 
@@ -17,45 +18,58 @@ def normalized(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pins(requirements_file):
-    """{package: version} from a requirements file and the files it includes with -r."""
+def exact_pins(lines):
+    """{package: version} of requirement lines that each pin one exact version."""
     found = {}
-    for line in requirements_file.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("-r "):
-            found |= pins(requirements_file.parent / line[3:].strip())
-        elif line:
-            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", line).groups()
-            found[normalized(name)] = version
+    for line in lines:
+        name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==([^;\s]+)", line).groups()
+        found[normalized(name)] = version
     return found
 
 
+def locked_versions(project):
+    """{package: version} of every package uv.lock holds."""
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    return {package["name"]: package["version"] for package in lock["package"]
+            if "registry" in package["source"]}
+
+
+def test_pyproject_pins_exactly_what_uv_lock_holds(project):
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    direct = exact_pins(pyproject["project"]["dependencies"])
+    dev = exact_pins(pyproject["dependency-groups"]["dev"])
+    held = exact_pins(pyproject["tool"]["uv"]["constraint-dependencies"])
+    assert set(dev) == {"pre-commit", "pytest", "pytest-django", "ruff"}
+    assert not set(direct) & set(dev) and not set(direct) & set(held)
+    # Every package the lock holds is pinned in pyproject.toml, at the locked version.
+    assert locked_versions(project) == direct | dev | held
+    assert pyproject["tool"]["uv"]["package"] is False, "an application: never built"
+
+
 @pytest.mark.slow
-def test_dev_requirements_include_the_runtime_ones_and_pin_all_they_install(dev_python,
-                                                                         default_project):
-    dev = default_project / "requirements-dev.txt"
-    assert "-r requirements.txt" in dev.read_text().splitlines()
+def test_dev_virtualenv_holds_exactly_what_uv_lock_installs(dev_python, default_project):
     frozen = run(dev_python, "-m", "pip", "freeze", "--all", cwd=TEMPLATE).stdout
     installed = {
         normalized(name): version
         for name, version in re.findall(r"^(\S+)==(\S+)$", frozen, re.MULTILINE)
     }
-    for name in ("pip", "setuptools", "wheel"):  # the virtualenv's own
-        installed.pop(name, None)
-    assert installed == pins(dev)
+    installed.pop("pip", None)  # the virtualenv's own
+    locked = locked_versions(default_project)
+    # What only Windows installs (colorama, tzdata) is locked but not installed here.
+    assert installed.items() <= locked.items()
+    assert {"django", "pytest", "ruff", "pre-commit", "gunicorn"} <= set(installed)
 
 
-def test_the_image_installs_the_runtime_requirements_only(default_project):
-    installs = [arguments for keyword, arguments in
-                container.instructions(default_project / "Dockerfile")
-                if keyword == "RUN" and "pip install" in arguments]
-    assert installs and all("-r requirements.txt" in step for step in installs)
-    assert not any("requirements-dev" in step for step in installs)
+def test_the_image_installs_from_the_lock_without_the_dev_group(default_project):
+    syncs = [arguments for keyword, arguments in
+             container.instructions(default_project / "Dockerfile")
+             if keyword == "RUN" and "uv sync" in arguments]
+    assert syncs == ["uv sync --locked --no-dev --no-install-project"]
 
 
-def test_ruff_has_one_version_in_the_dev_requirements_pre_commit_and_the_template(
-        default_project):
-    dev = pins(default_project / "requirements-dev.txt")["ruff"]
+def test_ruff_has_one_version_in_the_dev_group_pre_commit_and_the_template(default_project):
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
+    dev = exact_pins(pyproject["dependency-groups"]["dev"])["ruff"]
     hooks = yaml.safe_load((PROJECT_TEMPLATE / ".pre-commit-config.yaml").read_text())
     in_hooks = {dependency for repo in hooks["repos"] for hook in repo["hooks"]
                 for dependency in hook.get("additional_dependencies", [])
@@ -85,18 +99,6 @@ def test_pytest_runs_the_same_tests_as_manage_py_test(project, dev_python):
     assert by_pytest == {(cls, test) for test, cls in by_django}
     done = run(dev_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
     assert re.search(rf"^{len(by_pytest)} passed", done.stdout, re.MULTILINE), done.stdout
-
-
-@pytest.fixture(scope="session")
-def pre_commit_home():
-    """pre-commit's own cache of hook environments, kept beside the tests' virtualenvs.
-
-    The first run on a machine installs the hooks' pinned packages from PyPI (or pip's
-    own cache); later runs, this session's and the next ones', reuse them without the
-    network. pre-commit keys each environment by its hook's packages and locks the folder
-    while it writes, so a changed pin gets an environment of its own.
-    """
-    return CACHE / "pre-commit"
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import combinations
@@ -168,15 +169,22 @@ def minimums(python_of):
 def test_every_combination_renders_its_choices(row, combination_projects):
     series, database, python, *options = row
     project = combination_projects[row]
-    requirements = (project / "requirements.txt").read_text()
-    assert re.search(rf"^Django=={re.escape(series)}\.\d+$", requirements, re.MULTILINE)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    pinned = {line.split("==")[0]: line for line in pyproject["project"]["dependencies"]}
+    assert re.fullmatch(rf"Django=={re.escape(series)}\.\d+", pinned["Django"])
     # Each option's own package is pinned when it is chosen, and only then.
     for answer, package in OPTION_PACKAGES.items():
-        assert (f"\n{package}==" in requirements) is (answer in options), answer
-    assert ("\ndjango-csp==" in requirements) is (series == "5.2")
-    assert re.search(rf"^{re.escape(DRIVERS[database])}==[\d.]+$", requirements, re.MULTILINE)
-    other = DRIVERS["mysql" if database == "postgresql" else "postgresql"]
-    assert other not in requirements
+        assert (package in pinned) is (answer in options), answer
+    assert ("django-csp" in pinned) is (series == "5.2")
+    assert DRIVERS[database] in pinned
+    assert DRIVERS["mysql" if database == "postgresql" else "postgresql"] not in pinned
+    # requires-python: what the series runs on, and the image's Python satisfies; ruff
+    # lints for it.
+    oldest = pyproject["project"]["requires-python"].removeprefix(">=")
+    version = combinations.version
+    assert version(DJANGO_PYTHON[series]) <= version(oldest) <= version(python)
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + oldest.replace(".", "")
+    assert (project / "uv.lock").is_file()
     assert f"FROM python:{python}-slim-trixie\n" in (project / "Dockerfile").read_text()
     settings = (project / "exampleproject" / "settings.py").read_text()
     assert f"docs.djangoproject.com/en/{series}/" in settings
@@ -198,7 +206,7 @@ def test_every_combination_passes_the_rules_of_both_convox_manifests(
     project = combination_projects[row]
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     convox = yaml.safe_load((project / "convox.yml").read_text())
-    minimum = minimum_postgres((project / "requirements.txt").read_text())
+    minimum = minimum_postgres((project / "pyproject.toml").read_text())
     assert check_compose(compose, minimum) == []
     assert check_convox_yml(convox, minimum) == []
     assert check_mysql_versions(convox, compose, minimums[row[0]]) == []
@@ -453,4 +461,4 @@ def test_readme_asks_for_the_oldest_python_the_series_is_offered_with(row, combi
                if combinations.accepted(row[0], python)]
     oldest = min(offered, key=combinations.version)
     readme = (combination_projects[row] / "README.md").read_text()
-    assert f"You need Python {oldest} or later." in readme
+    assert f"on Python {oldest} or later (`requires-python`" in readme

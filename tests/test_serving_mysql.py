@@ -33,7 +33,7 @@ def image(combination_projects, requirements_python, tmp_path_factory):
     # Left to the machine: Debian's packages, and what the first stage installs.
     assert [step.split()[0] for step in built.skipped] == ["apt-get", "COPY"]
     assert "libmariadb3" in built.skipped[0].split()
-    assert built.skipped[1] == "COPY --from=build /install /usr/local"
+    assert built.skipped[1] == "COPY --from=build /venv /venv"
     return built
 
 
@@ -47,6 +47,6 @@ def database(image, fresh_mysql_database, tmp_path_factory):
 
 
 def test_the_served_bake_is_django_6_1_on_mariadb(image, database):
-    requirements = (image.workdir / "requirements.txt").read_text()
-    assert "Django==6.1." in requirements and "mysqlclient==" in requirements
+    pyproject = (image.workdir / "pyproject.toml").read_text()
+    assert '"Django==6.1.' in pyproject and '"mysqlclient==' in pyproject
     assert database[1]["DATABASE_URL"].startswith("mysql://root@")

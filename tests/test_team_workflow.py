@@ -6,6 +6,7 @@ import pty
 import re
 import select
 import shlex
+import shutil
 import signal
 import stat
 import subprocess
@@ -150,8 +151,44 @@ def answer_in_a_terminal(command, cwd, env, answers, timeout=60):
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
 
+def user_env(uv_alone, **overrides):
+    """A user's environment: the machine's Python and uv on PATH, nothing of the tests'
+    virtualenv, no project variable inherited."""
+    env = project_env("/usr/bin/python3", **overrides)
+    env["PATH"] = f"{uv_alone}{os.pathsep}{env['PATH']}"
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@pytest.mark.slow
+def test_first_run_then_tests_and_lint_work_as_the_readme_writes_them(
+        default_project, uv_alone, pre_commit_home, tmp_path):
+    """A fresh bake, outside any git repository: the README's first run (all but the two
+    interactive steps), then its tests-and-lint block, each line verbatim."""
+    project = tmp_path / default_project.name
+    shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(
+        ".venv", "db.sqlite3", "staticfiles", "__pycache__"))
+    readme = (project / "README.md").read_text()
+    first_run = readme_block(readme, "## Run it on your machine")
+    assert first_run[0] == "uv sync" and "runserver" in first_run[-1], first_run
+    lint = readme_block(readme, "## Tests and lint")
+    assert "pre-commit install" in lint[0] and "uv run pytest" in lint, lint
+    steps = [step for step in first_run if "createsuperuser" not in step and
+             "runserver" not in step] + lint
+    env = user_env(uv_alone, PRE_COMMIT_HOME=str(pre_commit_home))
+    for step in steps:
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", step], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{step}\n{done.stdout}\n{done.stderr}"
+        if step == "uv run pytest":
+            assert re.search(r" \d+ passed", done.stdout), done.stdout
+        if "pre-commit run" in step:
+            assert "Failed" not in done.stdout, done.stdout
+    assert (project / ".git" / "hooks" / "pre-commit").exists()
+
+
 @pytest.fixture(scope="module")
-def teammate(default_project, tmp_path_factory):
+def teammate(default_project, uv_alone, tmp_path_factory):
     """A clone of the committed default bake, set up by the README's teammate steps.
 
     Every step runs verbatim except the repository URL; createsuperuser gets its answers
@@ -170,7 +207,7 @@ def teammate(default_project, tmp_path_factory):
 
     # The team's repository: the bake as committed (checkout() makes it and a first clone).
     checkout(default_project, origin)
-    env = project_env("/usr/bin/python3")  # nothing of the test's own virtualenv
+    env = user_env(uv_alone)
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(first)], cwd=workdir,
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
