@@ -504,7 +504,7 @@ def podman():
 @pytest.fixture(scope="session")
 def real_image(podman, default_project):
     """The default bake, built from its Dockerfile unchanged by a real OCI builder."""
-    base = container.instructions(default_project / "Dockerfile")[0][1]
+    base = container.instructions(default_project / "Dockerfile")[0][1].split()[0]
     assert podman.base == f"docker.io/library/{base}", (
         f"the stand-in base is {podman.base}; the default bake wants {base}")
     tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"

@@ -76,9 +76,11 @@ RUN rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale
     && apt-get install -y --no-install-recommends python3 python3-venv python3-dev \\
     && rm -rf /var/lib/apt/lists/* \\
     && python3 -m venv /usr/local
-# pip in the build reaches the package index through whatever this machine trusts.
+# pip and uv in the build reach the package index through whatever this machine trusts
+# (uv trusts its own roots unless SSL_CERT_FILE names a bundle).
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-ENV LANG=C.UTF-8
+ENV LANG=C.UTF-8 \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 CMD ["python3"]
 """
 
@@ -164,7 +166,7 @@ class Podman:
     def keep_dependencies(self, image):
         """Tag the image's dependency layer (the one below the project's files: the
         Dockerfile's `COPY . .`, then collectstatic), so that removing the image keeps it
-        and the next run's build of the same requirements.txt takes it from the cache,
+        and the next run's build of the same pyproject.toml and uv.lock takes it from the cache,
         as a builder that keeps its cache does. Only the newest few are kept."""
         history = [line.split("\t", 1) for line in self(
             "history", "--no-trunc", "--format", "{{.ID}}\t{{.CreatedBy}}", image,
@@ -302,7 +304,8 @@ def steps_from_cache(output):
     """The build steps the builder took from its cache, as it printed them."""
     cached, step = [], None
     for line in output.splitlines():
-        if line.startswith("STEP "):
+        # "STEP 3/9: RUN ...", or "[1/2] STEP 3/9: RUN ..." in a multi-stage build
+        if re.match(r"(\[\d+/\d+\] )?STEP \d+/\d+: ", line):
             step = line.split(": ", 1)[1]
         elif BUILD_CACHE_HIT.match(line) and step:
             cached.append(step)
