@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -348,6 +349,45 @@ def add_app(project, podman, image, name):
            "python", "manage.py", "makemigrations", name)
     assert (project / name / "migrations" / "0001_initial.py").is_file()
     return static
+
+
+def test_a_build_without_uv_lock_stops_at_once_saying_to_run_uv_lock(default_project, podman,
+                                                                     tmp_path):
+    context = tmp_path / "project"
+    shutil.copytree(default_project, context)
+    (context / "uv.lock").unlink()
+    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+    done = podman("build", "--pull=never", "--network", "host", "--layers", "-t", tag, context,
+                  check=False, timeout=600)
+    podman("rmi", tag, check=False)
+    assert done.returncode != 0
+    said = done.stdout + done.stderr
+    assert "uv.lock is missing: run `uv lock` and commit uv.lock" in said, said
+    assert "uv sync" not in said.split("uv.lock is missing")[0], "it stops before installing"
+
+
+def test_the_image_holds_the_locked_packages_compiled_and_no_uv_or_cache(real_image, podman,
+                                                                         default_project):
+    lock = tomllib.loads((default_project / "uv.lock").read_text())
+    done = podman("run", "--rm", "--network", "none", real_image, "python", "-c", (
+        "import importlib.metadata as m, json, pathlib, shutil, sys\n"
+        "site = pathlib.Path(m.distribution('django').locate_file(''))\n"
+        "print(json.dumps({'prefix': sys.prefix,\n"
+        "    'installed': {d.metadata['Name'].lower(): d.version for d in m.distributions()},\n"
+        "    'uv': shutil.which('uv'), 'caches': [str(p) for p in pathlib.Path('/').glob(\n"
+        "        '*/.cache/*')] + [str(p) for p in pathlib.Path('/root').glob('.cache/*')],\n"
+        "    'compiled': any(site.glob('django/__pycache__/*.pyc'))}))"))
+    seen = json.loads(done.stdout)
+    locked = {package["name"]: package["version"] for package in lock["package"]
+              if "registry" in package["source"]}
+    installed = {re.sub(r"[-_.]+", "-", name): version
+                 for name, version in seen["installed"].items()}
+    assert seen["prefix"] == "/venv"
+    assert installed.items() <= locked.items()
+    assert {"django", "gunicorn", "psycopg"} <= set(installed)
+    assert not {"pytest", "ruff", "pre-commit", "uv"} & set(installed), "no dev group, no uv"
+    assert seen["uv"] is None and seen["caches"] == []
+    assert seen["compiled"], "bytecode compiled at build time (UV_COMPILE_BYTECODE)"
 
 
 def test_a_second_app_builds_migrates_and_serves_its_static_file(
