@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, commit_all, git, run
@@ -110,7 +111,9 @@ def test_without_the_skip_cruft_would_rewrite_env(tools, tmp_path):
     template = tmp_path / "template"
     template_repository(template)
     pyproject = template / "{{cookiecutter.project_slug}}" / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('skip = [".env"]', "skip = []"))
+    text = pyproject.read_text()
+    assert 'skip = [".env", "uv.lock"]' in text
+    pyproject.write_text(text.replace('skip = [".env", "uv.lock"]', 'skip = ["uv.lock"]'))
     commit_a = commit_all(template, "Template without the skip")
     done = cruft(tools, "create", template, "--no-input", "--checkout", commit_a,
                  "--output-dir", tmp_path, cwd=tmp_path, home=home)
@@ -125,3 +128,63 @@ def test_without_the_skip_cruft_would_rewrite_env(tools, tmp_path):
     # The new bake's .env has another key: the patch cannot apply to this one.
     assert (project / ".env.rej").is_file()
     assert (project / ".env").read_text() == env
+
+
+def last_commit_before_uv():
+    """The template's newest commit whose projects installed with pip (requirements.txt)."""
+    moved = subprocess.run(
+        ["git", "log", "-1", "--format=%H", "--diff-filter=D", "--",
+         "{{cookiecutter.project_slug}}/requirements.txt"],
+        cwd=TEMPLATE, capture_output=True, text=True)
+    if moved.returncode or not moved.stdout.strip():
+        pytest.fail("this test reads the template's git history: run it in a full clone")
+    return f"{moved.stdout.strip()}~1"
+
+
+def test_a_project_baked_before_uv_updates_without_conflicts_and_syncs(tools, tmp_path,
+                                                                        uv_alone):
+    """Baked with pip's requirements files, worked on, then updated by cruft to today's
+    template: no conflict in a file the team did not edit, the pins move to
+    pyproject.toml, and the README's `uv lock` makes a lock `uv sync --locked` accepts."""
+    home = tmp_path / "home"
+    home.mkdir()
+    template = tmp_path / "template"
+    template.mkdir()
+    old = subprocess.run(["git", "archive", last_commit_before_uv()], cwd=TEMPLATE,
+                         capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "--exclude=tests", "--exclude=benchmarks", "--exclude=.ci"],
+                   input=old, cwd=template, check=True)
+    commit_a = commit_all(template, "Template before uv")
+    done = cruft(tools, "create", template, "--no-input", "--checkout", commit_a,
+                 "--output-dir", tmp_path, cwd=tmp_path, home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    project = tmp_path / "exampleproject"
+    assert (project / "requirements.txt").is_file() and not (project / "uv.lock").exists()
+    views = project / "exampleapp" / "views.py"
+    views.write_text(views.read_text() + "\n\ndef about(request):\n"
+                     "    return render(request, 'about.html')\n")
+    env = (project / ".env").read_text()
+    commit_all(project, "Our project")
+
+    for path in template.iterdir():  # today's template in its place, history kept
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(TEMPLATE, template, ignore=NOT_TEMPLATE, dirs_exist_ok=True)
+    commit_all(template, "Template on uv")
+    done = cruft(tools, "update", "--skip-apply-ask", cwd=project, home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    assert not list(project.rglob("*.rej"))
+    conflicted = [path for path in project.rglob("*") if path.is_file() and ".git" not in
+                  path.parts and b"<<<<<<<" in path.read_bytes()]
+    assert conflicted == []
+    assert not (project / "requirements.txt").exists()
+    assert not (project / "requirements-dev.txt").exists()
+    assert "def about(request)" in views.read_text() and (project / ".env").read_text() == env
+    env_vars = {**os.environ, "PATH": f"{uv_alone}{os.pathsep}{os.environ['PATH']}",
+                "HOME": str(home), "UV_CACHE_DIR": os.environ.get(
+                    "UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))}
+    for step in ("uv lock", "uv sync --locked", "uv run manage.py check"):
+        done = subprocess.run(step.split(), cwd=project, env=env_vars, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, f"{step}\n{done.stdout}{done.stderr}"

@@ -27,3 +27,28 @@ def test_nothing_generated_is_committed():
                              text=True).stdout.splitlines()
     generated = re.compile(r"(^|/)(\.env$|db\.sqlite3$|\.venv/|__pycache__/|staticfiles/)")
     assert [path for path in tracked if generated.search(path)] == []
+
+
+def test_one_uv_release_runs_the_tests_locks_the_tested_versions_and_builds_the_image():
+    """The test group's uv locked tested_versions.json, the image installs that release,
+    and the README's test command installs the test group with it."""
+    import tomllib
+
+    test_group = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]
+    pinned = {line.split("==")[1] for line in test_group["test"] if line.startswith("uv==")}
+    tested = json.loads((TEMPLATE / "hooks" / "tested_versions.json").read_text())["uv"]
+    readme_uv = set(re.findall(r"pip install -q uv==([\d.]+) ", (TEMPLATE / "README.md").read_text()))
+    assert pinned == readme_uv == {tested}
+
+
+def test_no_tracked_file_names_a_package_index():
+    """A lock written here would carry the index's URL for every package (and bind every
+    user to that index): the template keeps versions, never where they came from."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=TEMPLATE, capture_output=True,
+                             text=True).stdout.splitlines()
+    assert not [path for path in tracked if path.rsplit("/", 1)[-1] in {"uv.lock"}
+                or re.search(r"(^|/)pylock[^/]*\.toml$", path)]
+    found = subprocess.run(["git", "grep", "-I", "-l", "-E",
+                            r'source = \{ registry = "https?://|--index-url https?://'],
+                           cwd=TEMPLATE, capture_output=True, text=True).stdout.split()
+    assert found == []
