@@ -52,18 +52,6 @@ def template_path(relative):
     return str(TEMPLATE / relative)
 
 
-@simple_filter
-def toml_string(text):
-    """A TOML basic string holding `text` (the hook has refused control characters)."""
-    return json.dumps(str(text), ensure_ascii=False)
-
-
-@simple_filter
-def template_data(relative):
-    """A JSON data file of this template (hooks/tested_versions.json), for the templates."""
-    return json.loads((TEMPLATE / relative).read_text("utf-8"))
-
-
 class HookAlreadySaidWhy(logging.Filter):
     """cookiecutter (2.7) logs a failed hook with the traceback of its own hook runner.
 

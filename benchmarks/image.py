@@ -1,13 +1,17 @@
-"""Measure the default bake's image: sizes, build times, and start to first /health/ 200.
+"""Measure the default bake's image: sizes, build times, and start to first /health/ 200,
+beside the image the template built with pip before it moved to uv.
 
-    python benchmarks/image.py [--starts N] [--check]
+    python benchmarks/image.py [--starts N] [--check] [--compare REV]
 
 Everything happens in a podman storage of its own, made for this run and deleted after
 it, so every figure starts cold: the stand-in base (debootstrap, then Debian's Python; see
 tests/podman.py), the app's layers over it, a rebuild with nothing changed, a rebuild after
-a code-only change. Then the image runs N times as the tests run it (its own user, a
-read-only root filesystem, a network namespace of its own, the machine's PostgreSQL through
-its Unix socket), each timed from `podman run` to the first 200 from /health/ on port 4000.
+a code-only change. The same three builds are made, in the same storage, of a default
+bake of the template at REV (default: its last commit whose Dockerfile ran `pip install -r
+requirements.txt`, found in git's history), so the two installers are compared in one run.
+Then today's image runs N times as the tests run it (its own user, a read-only root
+filesystem, a network namespace of its own, the machine's PostgreSQL through its Unix
+socket), each timed from `podman run` to the first 200 from /health/ on port 4000.
 
 Needs root, podman, runc, debootstrap and PostgreSQL's socket in /var/run/postgresql.
 The budget: the app's layers over the base weigh at most 80 MB.
@@ -34,11 +38,40 @@ MB = 1_000_000
 DATABASE_URL = oci.database_url("postgres")  # bin/web only checks that it answers
 
 
-def bake(folder):
+def bake(folder, template=TEMPLATE):
     # As a user bakes, minus the closing next steps (the hook prints them): not figures.
     subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", folder,
-                    TEMPLATE], check=True, stdout=subprocess.DEVNULL)
+                    template], check=True, stdout=subprocess.DEVNULL)
     return Path(folder) / "exampleproject"
+
+
+def last_pip_commit():
+    """The newest commit before the one that removed the project's requirements.txt."""
+    moved = subprocess.run(["git", "log", "-1", "--format=%H", "--diff-filter=D", "--",
+                            "{{cookiecutter.project_slug}}/requirements.txt"],
+                           cwd=TEMPLATE, capture_output=True, text=True, check=True)
+    if not moved.stdout.strip():
+        sys.exit("ERROR: no commit removed requirements.txt here: pass --compare REV")
+    return f"{moved.stdout.strip()}~1"
+
+
+def template_at(revision, folder):
+    archive = subprocess.run(["git", "archive", revision], cwd=TEMPLATE, capture_output=True,
+                             check=True).stdout
+    folder.mkdir()
+    subprocess.run(["tar", "-x"], input=archive, cwd=folder, check=True)
+    return folder
+
+
+def builds(engine, project, image, base):
+    """Cold build, rebuild with nothing changed, rebuild after a code-only change; size."""
+    _, cold = timed(lambda: engine.build(project, image))
+    _, warm = timed(lambda: engine.build(project, image))
+    views = project / "exampleapp" / "views.py"
+    views.write_text(views.read_text() + "\n# a code-only change\n")
+    _, code_change = timed(lambda: engine.build(project, image))
+    return {"cold_build_s": cold, "warm_build_s": warm, "code_change_build_s": code_change,
+            "app_layer_bytes": engine.size(image) - engine.size(base)}
 
 
 def timed(action):
@@ -62,25 +95,19 @@ def start_to_health(engine, image):
         namespace.delete()
 
 
-def measure(scratch, starts):
+def measure(scratch, starts, compare):
     project = bake(scratch / "bake")
+    before = bake(scratch / "bake-before", template_at(compare, scratch / "template-before"))
     engine = oci.Podman(scratch / "podman")
     try:
         (base, base_seconds) = oci.standin_base(engine, log=lambda line: None)
         image = "localhost/convox-template-benchmark:latest"
-        _, cold = timed(lambda: engine.build(project, image))
-        _, warm = timed(lambda: engine.build(project, image))
-        views = project / "exampleapp" / "views.py"
-        views.write_text(views.read_text() + "\n# a code-only change\n")
-        _, code_change = timed(lambda: engine.build(project, image))
         figures = {
             "base": base,
             "base_bytes": engine.size(base),
-            "app_layer_bytes": engine.size(image) - engine.size(base),
             "standin_build_s": base_seconds,
-            "cold_build_s": cold,
-            "warm_build_s": warm,
-            "code_change_build_s": code_change,
+            "uv": builds(engine, project, image, base),
+            "pip": builds(engine, before, "localhost/convox-template-benchmark:pip", base),
             "start_to_health_s": [start_to_health(engine, image) for _ in range(starts)],
         }
     finally:
@@ -91,6 +118,9 @@ def measure(scratch, starts):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5, help="timed starts (default 5)")
+    parser.add_argument("--compare", default=None,
+                        help="the template revision to build beside today's (default: the "
+                             "last one that installed with pip)")
     parser.add_argument("--check", action="store_true",
                         help=f"exit 1 when the app's layers exceed {BUDGET_MB} MB")
     args = parser.parse_args()
@@ -102,19 +132,20 @@ def main():
 
     scratch = Path(tempfile.mkdtemp(prefix="image-bench-"))
     try:
-        figures = measure(scratch, args.starts)
+        figures = measure(scratch, args.starts, args.compare or last_pip_commit())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    app_mb = figures["app_layer_bytes"] / MB
+    app_mb = figures["uv"]["app_layer_bytes"] / MB
     starts = figures["start_to_health_s"]
     print(f"stand-in base ({figures['base']}): {figures['base_bytes'] / MB:.0f} MB, "
           f"built cold in {figures['standin_build_s']:.1f} s")
-    print(f"app layers over the base: {app_mb:.1f} MB (budget {BUDGET_MB} MB) -> "
-          f"{'met' if app_mb <= BUDGET_MB else 'NOT met'}")
-    print(f"app build: cold {figures['cold_build_s']:.1f} s, "
-          f"warm (nothing changed) {figures['warm_build_s']:.1f} s, "
-          f"after a code-only change {figures['code_change_build_s']:.1f} s")
+    for name, built in (("uv (today)", figures["uv"]), ("pip (before)", figures["pip"])):
+        print(f"{name}: app layers over the base {built['app_layer_bytes'] / MB:.1f} MB; "
+              f"build cold {built['cold_build_s']:.1f} s, "
+              f"warm (nothing changed) {built['warm_build_s']:.1f} s, "
+              f"after a code-only change {built['code_change_build_s']:.1f} s")
+    print(f"app layers budget: {BUDGET_MB} MB -> {'met' if app_mb <= BUDGET_MB else 'NOT met'}")
     print(f"podman run to first /health/ 200: median {statistics.median(starts):.2f} s, "
           f"max {max(starts):.2f} s over {len(starts)} starts")
     return 1 if args.check and app_mb > BUDGET_MB else 0

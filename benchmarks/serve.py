@@ -4,10 +4,10 @@
 
 Run as root on Debian with nginx and wrk installed (apt-get install nginx wrk) and the
 machine's PostgreSQL at /var/run/postgresql (user postgres, trust), from the template's
-test virtualenv (pip install --group test). It takes a few minutes:
+test virtualenv (README.md's test command makes it). It takes a few minutes:
 
 1. bakes the default project and follows its Dockerfile (tests/container.py) in a
-   folder, with a virtualenv from its requirements.txt standing for the image's Python;
+   folder, with a virtualenv of what its uv.lock installs standing for the image's Python;
 2. adds two references to that copy (never to the template): a plain Django view that
    returns a short HttpResponse, and a bare WSGI callable that wsgi.py hands
    /benchmark/wsgi/ to before Django sees it, so all six pages share one nginx and one
@@ -97,10 +97,10 @@ def bake(scratch):
 def build_image(project, python, scratch):
     """The Dockerfile's steps in a folder, with a virtualenv for the image's Python."""
     venv = scratch / "venv"
-    subprocess.run([python, "-m", "venv", venv], check=True)
-    subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "--quiet",
-                    "--disable-pip-version-check", "-r", project / "requirements.txt"],
-                   check=True, capture_output=True)
+    uv = Path(sys.executable).parent / "uv"
+    # What the image's `uv sync --locked --no-dev` installs, into a virtualenv of its own.
+    subprocess.run([uv, "sync", "--quiet", "--locked", "--no-dev", "--python", python],
+                   cwd=project, check=True, env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)})
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DJANGO", "DATABASE", "SECRET", "PYTHON"))}
     env["PATH"] = os.pathsep.join([str(venv / "bin"), "/usr/sbin", env["PATH"]])

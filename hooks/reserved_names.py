@@ -29,7 +29,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
-TESTED = Path(__file__).resolve().with_name("tested_versions.json")
+
 SETTINGS = PROJECT / "{{cookiecutter.project_slug}}" / "settings.py"
 DATA_FILE = Path(__file__).resolve().with_name("reserved_names.json")
 DEV_GROUP = "dev"  # tested_versions.py's mark of what the development group alone needs
@@ -79,7 +79,7 @@ def load_tested_versions_script():
 
 
 def tested_sets():
-    return json.loads(TESTED.read_text(encoding="utf-8"))["sets"]
+    return load_tested_versions_script().tested()["sets"]
 
 
 def requirement_sets():

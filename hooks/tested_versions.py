@@ -1,4 +1,4 @@
-"""Write hooks/tested_versions.json: the exact versions a bake pins, as uv locks them.
+"""Write templates/tested_versions.jinja: the exact versions a bake pins, as uv locks them.
 
     python hooks/tested_versions.py            # lock again, keeping today's versions
     python hooks/tested_versions.py --upgrade  # the newest release of everything
@@ -8,7 +8,7 @@ A requirement set is one answer to django_version with one answer to database. F
 (REQUIREMENTS: the newest patch release of the Django series, the database driver, and
 the rest unpinned, so the newest of each), what every option answer adds (OPTIONS:
 Celery, django-storages, ...) and the development group (DEV). Without --upgrade, the
-versions in tested_versions.json are kept wherever they still fit, so adding a package
+versions in tested_versions.jinja are kept wherever they still fit, so adding a package
 moves nothing else. The lock's dependency graph says which answers need each package: a
 bake pins the set's own packages, the development group's, and those of the options it
 chose, and nothing else. The template's test suite bakes and installs these versions;
@@ -35,7 +35,11 @@ import tomllib
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-DATA_FILE = TEMPLATE / "hooks" / "tested_versions.json"
+# A Jinja file of data, in the folder cookiecutter's templates import from (`{% from
+# "tested_versions.jinja" import sets %}`): Jinja reads it afresh for every render, where a
+# filter module would stay as the first render of a process imported it (cruft renders the
+# old and the new commit in one process).
+DATA_FILE = TEMPLATE / "templates" / "tested_versions.jinja"
 DJANGO_PYTHON = TEMPLATE / "hooks" / "django_python.json"
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 
@@ -58,6 +62,12 @@ OPTIONS = {
 DEV = ["pre-commit", "pytest", "pytest-django", "ruff"]
 # Marks a package only the development group needs.
 DEV_GROUP = "dev"
+HEADER = """\
+{#- The exact versions each bake pins, tested together by the template's test suite, and
+    the uv that locked them (the image installs it). Written by hooks/tested_versions.py
+    from `uv lock`: run it rather than editing this file. Each pin names the option answers
+    that need it ("dev": the development group); [] is the set's own. -#}
+"""
 
 
 def version_key(version):
@@ -181,7 +191,7 @@ def owners(locked, requirements, options):
     for package in locked["package"]:
         if package["name"] in packages:
             raise SystemExit(f"the lock holds two versions of {package['name']} (a fork by "
-                             "Python version): tested_versions.json has no markers for that")
+                             "Python version): tested_versions.jinja has no markers for that")
         packages[package["name"]] = package
 
     def reached(requirement_lines):
@@ -229,11 +239,19 @@ def pins(locked, requirements, options):
     return {"dependencies": dependencies, "dev": dev, "constraints": constraints}
 
 
+def tested():
+    """The data in DATA_FILE: {"uv": version, "sets": {...}}, read by Jinja as the templates
+    read it."""
+    from jinja2 import Environment, FileSystemLoader
+
+    module = Environment(loader=FileSystemLoader(DATA_FILE.parent)).get_template(
+        DATA_FILE.name).module
+    return {"uv": module.uv, "sets": module.sets}
+
+
 def kept_versions(key):
     """Today's pins of a set, as uv constraints: what a lock without --upgrade keeps."""
-    if not DATA_FILE.exists():
-        return []
-    found = json.loads(DATA_FILE.read_text()).get("sets", {}).get(key)
+    found = tested()["sets"].get(key) if DATA_FILE.exists() else None
     if not found:
         return []
     lines = [line for line, _ in found["dependencies"] + found["constraints"]] + found["dev"]
@@ -253,18 +271,14 @@ def main(args):
         locked = lock(requirements, options, python, kept_versions(key), upgrade)
         sets[key] = {"requires_python": python, **pins(locked, requirements, options)}
         print(f"{key}: {len(locked['package']) - 1} packages, for Python {python} and later")
-    data = {
-        "about": "The exact versions each bake pins, tested together by the template's suite. "
-                 "Written by `python hooks/tested_versions.py` (uv lock): do not edit.",
-        # The uv that locked them: the image installs it (Dockerfile).
-        "uv": subprocess.run([uv(), "--version"], capture_output=True, text=True,
-                             check=True).stdout.split()[1],
-        "sets": sets,
-    }
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    version = subprocess.run([uv(), "--version"], capture_output=True, text=True,
+                             check=True).stdout.split()[1]
+    text = json.dumps(sets, indent=2, ensure_ascii=False)
     # One pin a line: ["celery[redis]==5.7.0", ["celery"]].
     text = re.sub(r"\[\s+(\"[^\"]+\"),\s+\[([^\]]*)\]\s+\]",
                   lambda m: json.dumps([json.loads(m[1]), json.loads(f"[{m[2]}]")]), text)
+    text = (HEADER + "{%- set uv = " + json.dumps(version) + " -%}\n"
+            + "{%- set sets = " + text + " -%}")
     DATA_FILE.write_text(text + "\n")
     DJANGO_PYTHON.write_text(json.dumps(django_python, indent=2) + "\n")
     print(f"wrote {DATA_FILE.relative_to(TEMPLATE)} and {DJANGO_PYTHON.relative_to(TEMPLATE)}")

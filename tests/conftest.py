@@ -38,7 +38,7 @@ CUSTOM_ANSWERS = {
 }
 
 IN_CI = os.environ.get("CI") == "true"
-TESTED_VERSIONS = TEMPLATE / "hooks" / "tested_versions.json"
+TESTED_VERSIONS = TEMPLATE / "templates" / "tested_versions.jinja"
 # The cookiecutter the test dependencies pin, for the virtualenvs that bake beside another
 # Django.
 COOKIECUTTER = next(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import COOKIECUTTER, CUSTOM_ANSWERS, TEMPLATE, make_venv, text_files
+from conftest import COOKIECUTTER, CUSTOM_ANSWERS, TEMPLATE, UV, make_venv, require, text_files
 from cookiecutter.environment import StrictEnvironment
 
 STARTPROJECT_FILES = [
@@ -142,12 +142,73 @@ def error_lines(capfd):
 
 
 def bake_with_cli(cookiecutter, tmp_path, *answers, **env):
-    """Bake as a user does, into a new folder tmp_path/out, with HOME in tmp_path."""
+    """Bake as a user does, into a new folder tmp_path/out, with HOME in tmp_path (uv's
+    cache stays the machine's, as a user's stays theirs)."""
     return subprocess.run(
         [cookiecutter, "--no-input", "--output-dir", tmp_path / "out", TEMPLATE, *answers],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "HOME": str(tmp_path), **env},
+        env={**os.environ, "HOME": str(tmp_path), "UV_CACHE_DIR": UV_CACHE, **env},
     )
+
+
+UV_CACHE = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
+NO_UV_NOTE = ("uv is not installed, so there is no uv.lock yet: the first `uv sync` writes it,"
+              " with the same tested versions")
+
+
+def test_bake_writes_a_lock_of_the_tested_versions_that_uv_accepts(default_project, tools):
+    """uv beside cookiecutter locks the bake; `uv lock --locked` then finds nothing to change."""
+    done = subprocess.run([UV, "lock", "--locked", "--offline"], cwd=default_project,
+                          capture_output=True, text=True, env={**os.environ,
+                                                               "UV_CACHE_DIR": UV_CACHE})
+    assert done.returncode == 0, done.stderr
+    assert "version = 1" in (default_project / "uv.lock").read_text()
+
+
+@pytest.mark.slow
+def test_offline_bake_without_uv_cache_writes_no_lock_and_says_the_first_sync_will(
+        tools, tmp_path):
+    empty_cache = tmp_path / "empty-uv-cache"
+    done = bake_with_cli(tools["cookiecutter"], tmp_path, UV_OFFLINE="1",
+                         UV_CACHE_DIR=str(empty_cache))
+    assert done.returncode == 0, done.stderr
+    baked = tmp_path / "out" / "exampleproject"
+    assert (baked / "pyproject.toml").is_file() and not (baked / "uv.lock").exists()
+    note = done.stdout.strip().splitlines()[-1]
+    assert note.startswith("uv could not write uv.lock (") and note.endswith(
+        "the first `uv sync` writes it, with the same tested versions."), note
+
+
+@pytest.mark.slow
+def test_bake_with_uv_and_no_django_runs_startapp_through_uv(tools, tmp_path, default_project,
+                                                           cookiecutter_without_django):
+    """cookiecutter alone (as `uvx cookiecutter` runs it), uv named by UV as uvx names it."""
+    done = bake_with_cli(cookiecutter_without_django, tmp_path, UV=str(UV))
+    assert done.returncode == 0, done.stderr
+    baked = tmp_path / "out" / "exampleproject"
+    for pattern in STARTAPP_FILES:
+        name = pattern.format(app="exampleapp")
+        assert (baked / name).read_bytes() == (default_project / name).read_bytes(), name
+    assert (baked / "uv.lock").is_file()
+
+
+@pytest.mark.slow
+def test_django_6_1_bake_on_python_3_11_finds_a_newer_python_for_startapp(
+        cookiecutter_without_django, tmp_path):
+    """cookiecutter on 3.11, no uv, no python3.12 that runs on PATH (pyenv's shims fail for
+    versions it has not selected): the hook finds pyenv's own 3.12 or later."""
+    import combinations
+
+    newest = combinations.python_for("6.1")
+    require(newest and "/.pyenv/versions/" in os.path.realpath(newest),
+            "a Python 3.12 or later installed by pyenv")
+    pyenv = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    done = bake_with_cli(cookiecutter_without_django, tmp_path, "django_version=6.1",
+                         PYENV_ROOT=pyenv)
+    assert done.returncode == 0, done.stderr
+    baked = tmp_path / "out" / "exampleproject"
+    assert (baked / "exampleapp" / "apps.py").is_file()
+    assert done.stdout.strip().endswith(NO_UV_NOTE + " (https://docs.astral.sh/uv/)."), done.stdout
 
 
 def test_empty_slug_is_refused_by_the_hook(tools, tmp_path):
@@ -199,6 +260,7 @@ def test_bake_without_django_fetches_the_pinned_django_for_startapp(
         name = pattern.format(app="exampleapp")
         assert (baked / name).read_bytes() == (default_project / name).read_bytes(), name
     assert len(secret_key(baked)) >= 50
+    assert NO_UV_NOTE in done.stdout and not (baked / "uv.lock").exists()
 
 
 @pytest.mark.slow
@@ -232,15 +294,18 @@ def baked_with_cli(tools, tmp_path):
 
 def test_rebake_keeps_the_env_file_and_the_app_and_says_so(tools, tmp_path, baked_with_cli):
     env_file, models = baked_with_cli / ".env", baked_with_cli / "exampleapp" / "models.py"
+    lock = baked_with_cli / "uv.lock"
     env_file.write_text(env_file.read_text() + "DATABASE_URL=postgres://me@db/mine\n")
     models.write_text(models.read_text() + "\n\nclass Order(models.Model):\n    pass\n")
-    kept = {path: path.read_bytes() for path in (env_file, models)}
+    lock.write_text(lock.read_text() + "# the team's lock\n")
+    kept = {path: path.read_bytes() for path in (env_file, models, lock)}
 
     done = bake_with_cli(tools["cookiecutter"], tmp_path, "--overwrite-if-exists")
 
     assert done.returncode == 0, done.stderr
     assert "Kept the existing .env as it is" in done.stdout
     assert "Kept the existing app exampleapp/ as it is" in done.stdout
+    assert "Kept the existing uv.lock as it is" in done.stdout
     assert {path: path.read_bytes() for path in kept} == kept
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
 

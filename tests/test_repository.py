@@ -30,13 +30,15 @@ def test_nothing_generated_is_committed():
 
 
 def test_one_uv_release_runs_the_tests_locks_the_tested_versions_and_builds_the_image():
-    """The test group's uv locked tested_versions.json, the image installs that release,
+    """The test group's uv locked the tested versions, the image installs that release,
     and the README's test command installs the test group with it."""
     import tomllib
 
     test_group = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]
     pinned = {line.split("==")[1] for line in test_group["test"] if line.startswith("uv==")}
-    tested = json.loads((TEMPLATE / "hooks" / "tested_versions.json").read_text())["uv"]
+    import combinations
+
+    tested = combinations.tested_versions_script().tested()["uv"]
     readme_uv = set(re.findall(r"pip install -q uv==([\d.]+) ", (TEMPLATE / "README.md").read_text()))
     assert pinned == readme_uv == {tested}
 
