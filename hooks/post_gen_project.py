@@ -1,10 +1,12 @@
-"""Finish the bake: let Django's own startapp make the app, write .env, say what is next.
+"""Finish the bake: let Django's own startapp make the app, write .env and uv.lock, and
+say what is next.
 
 Runs inside the new project directory. Any failure prints one line naming its cause and
 exits 1; cookiecutter then deletes the half-made project. A re-bake over an existing
-project (--overwrite-if-exists) keeps the app and the .env it finds.
+project (--overwrite-if-exists) keeps the app, the .env and the uv.lock it finds.
 """
 
+import functools
 import os
 import re
 import secrets
@@ -90,6 +92,7 @@ def startapp(target):
         raise BakeError(f"startapp refused {APP_NAME!r}: {error}") from error
 
 
+@functools.cache
 def pythons():
     """{(3, minor): path} of the Pythons here: this one, python3.X on PATH, and pyenv's.
 
@@ -114,7 +117,8 @@ def pythons():
 
 
 def python_for(series):
-    """(version, path) of the newest Python here, and whether it runs the Django series."""
+    """The oldest Python the Django series runs on ("3.12"), and the path of the newest
+    Python here when it runs the series, else False."""
     import json
 
     with open(DJANGO_PYTHON, encoding="utf-8") as file:
@@ -134,10 +138,13 @@ def startapp_with_uv(uv, requirement, series, target):
                            "--python", python or f">={oldest}", "--with", requirement,
                            "python", __file__, "--startapp", target],
                           check=False, capture_output=True, text=True, cwd=target.parent)
-    if done.returncode:
+    said = last_line(done.stderr)
+    if done.returncode and said.startswith("ERROR: "):  # this hook's own line: startapp ran
+        raise BakeError(said.removeprefix("ERROR: "))
+    if done.returncode:  # uv's (`error: ...`): Django or a Python out of reach
         raise BakeError(
             f"startapp needs {requirement} on Python {oldest} or later, and uv could not "
-            f"run it ({last_line(done.stderr).removeprefix('ERROR: ')}). Get online (uv "
+            f"run it ({said}). Get online (uv "
             f"fetches both), or install {requirement} beside cookiecutter, then bake again."
         )
 

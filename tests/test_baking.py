@@ -421,3 +421,17 @@ def test_convox_commands_name_the_app_without_underscores(bake):
     assert apps and set(apps) == {"coffee-shop"}
     workflow = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
     assert workflow["jobs"]["deploy"]["env"]["APP"] == "coffee-shop"
+
+
+@pytest.mark.slow
+def test_startapp_refusal_through_uv_is_reported_as_a_refusal(cookiecutter_without_django,
+                                                              default_project, tmp_path):
+    project = app_less_copy(default_project, tmp_path)
+    hook = render_hook("post_gen_project", tmp_path, app_name="not-valid")
+    done = subprocess.run([cookiecutter_without_django.with_name("python"), hook], cwd=project,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "UV": str(UV), "UV_CACHE_DIR": UV_CACHE})
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. "
+        "Please make sure the name is a valid identifier."]
