@@ -40,8 +40,11 @@ DATABASE_URL = oci.database_url("postgres")  # bin/web only checks that it answe
 
 def bake(folder, template=TEMPLATE):
     # As a user bakes, minus the closing next steps (the hook prints them): not figures.
+    # From the output folder: `python -m` puts the working folder first on sys.path, where
+    # another local_extensions.py than the template's would be found.
+    Path(folder).mkdir(parents=True)
     subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", folder,
-                    template], check=True, stdout=subprocess.DEVNULL)
+                    template], check=True, stdout=subprocess.DEVNULL, cwd=folder)
     return Path(folder) / "exampleproject"
 
 

@@ -433,5 +433,5 @@ def test_startapp_refusal_through_uv_is_reported_as_a_refusal(cookiecutter_witho
                           env={**os.environ, "UV": str(UV), "UV_CACHE_DIR": UV_CACHE})
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        "ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. "
-        "Please make sure the name is a valid identifier."]
+        ("ERROR: startapp refused 'not-valid': 'not-valid' is not a valid app name. "
+         "Please make sure the name is a valid identifier.")]
