@@ -142,6 +142,8 @@ def startapp_with_uv(uv, requirement, series, target):
     if done.returncode and said.startswith("ERROR: "):  # this hook's own line: startapp ran
         raise BakeError(said.removeprefix("ERROR: "))
     if done.returncode:  # uv's (`error: ...`): Django or a Python out of reach
+        said = next((line.strip() for line in done.stderr.splitlines()
+                     if line.startswith("error: ")), said)  # its reason, not the hint after
         raise BakeError(
             f"startapp needs {requirement} on Python {oldest} or later, and uv could not "
             f"run it ({said}). Get online (uv "
@@ -164,7 +166,8 @@ def startapp_in_throwaway_venv(requirement, series, target):
     if not base:
         raise BakeError(
             f"startapp needs {requirement}, which is not beside cookiecutter and runs on "
-            f"Python {oldest} or later; the newest Python here is older. Install uv, or "
+            f"Python {oldest} or later; Python {'.'.join(map(str, max(pythons())))} is the "
+            f"newest here. Install uv, or "
             f"Python {oldest} or later (or {requirement} beside cookiecutter), then bake again."
         )
     version = subprocess.run([base, "-c", "import platform; print(platform.python_version())"],

@@ -1,7 +1,9 @@
 """What the tests share: the bake helper, one bake of each kind and one virtualenv per
 session, and the servers (PostgreSQL, nginx) that the slow tests run against."""
 
+import atexit
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -10,6 +12,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -89,20 +92,36 @@ def custom_project(cookies_session):
     return _bake_once(cookies_session, CUSTOM_ANSWERS)
 
 
+@functools.cache
+def pythons_folder():
+    """A folder of python3.X links, one for each Python the python_version question offers
+    that this machine has. pyenv's shims on PATH fail for the versions it has not selected,
+    and uv, finding no Python a project's requires-python allows, would download one (which
+    the closed network refuses): with this folder first on PATH, uv and the hook find them
+    as they would on a developer's machine."""
+    import combinations
+
+    folder = Path(tempfile.mkdtemp(prefix="pythons-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for version in combinations.CHOICES["python_version"]:
+        if found := combinations.interpreter(version):
+            (folder / f"python{version}").symlink_to(found)
+    return folder
+
+
+def path_with_pythons(path=None):
+    """PATH (or `path`) with pythons_folder() first."""
+    return f"{pythons_folder()}{os.pathsep}{path or os.environ['PATH']}"
+
+
 @pytest.fixture(scope="session")
-def newer_python_on_path(tmp_path_factory):
-    """A PATH on which the post-generation hook finds a Python for every Django series:
-    a folder holding python3.X for the newest X this machine has, then the PATH as it is.
-    (pyenv's shims are on PATH but fail for versions it has not selected.)"""
+def newer_python_on_path():
+    """A PATH on which the post-generation hook finds a Python for every Django series."""
     import combinations
 
     newest = combinations.python_for(max(combinations.DJANGO_PYTHON, key=combinations.version))
     require(newest, "a Python for every Django series the template offers (python3.12 or newer)")
-    folder = tmp_path_factory.mktemp("newer-python")
-    minor = subprocess.run([newest, "-c", "import sys; print(sys.version_info[1])"],
-                           capture_output=True, text=True, check=True).stdout.strip()
-    (folder / f"python3.{minor}").symlink_to(newest)
-    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+    return path_with_pythons()
 
 
 @pytest.fixture(scope="session")
@@ -178,10 +197,13 @@ VENVS = CACHE / "venvs"
 
 @pytest.fixture(scope="session")
 def uv_alone(tmp_path_factory):
-    """A folder holding only uv (the test group's), to put on a user's PATH: the README's
-    commands start with uv, and nothing else of the tests' virtualenv may leak in."""
+    """A folder holding uv (the test group's) and the machine's Pythons, to put on a user's
+    PATH: the README's commands start with uv, and nothing else of the tests' virtualenv
+    may leak in."""
     folder = tmp_path_factory.mktemp("uv-alone")
     (folder / "uv").symlink_to(UV.resolve())
+    for python in pythons_folder().iterdir():  # the Pythons a developer has on PATH
+        (folder / python.name).symlink_to(python.resolve())
     return folder
 
 
@@ -223,7 +245,8 @@ def locked_requirements(project):
     requirements file: `uv sync --locked` installs exactly these."""
     done = subprocess.run([UV, "export", "--locked", "--quiet", "--no-hashes", "--no-header",
                            "--no-annotate", "--format", "requirements-txt"],
-                          cwd=project, capture_output=True, text=True, check=True)
+                          cwd=project, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PATH": path_with_pythons()})
     return done.stdout
 
 

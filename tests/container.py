@@ -11,6 +11,7 @@ test_image.py proves that it puts the same files in /app as a real build of the 
 context.
 """
 
+import glob
 import json
 import posixpath
 import re
@@ -20,7 +21,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SYSTEM_COMMANDS = ("apt-get",)
+# Left to the machine: Debian's packages, and what pip and uv install (the tests give the
+# steps a virtualenv with what uv.lock pins).
+SYSTEM_COMMANDS = ("apt-get", "pip")
 
 
 @dataclass
@@ -136,8 +139,12 @@ def build(context, workdir, env):
                 name, value = pair.split("=", 1)
                 image.env[name] = re.sub(r"\$(\w+)", lambda m: image.env.get(m[1], ""), value)
         elif keyword == "COPY":
-            source, target = shlex.split(arguments)
-            copy(context, source, workdir / target, patterns)
+            *sources, target = shlex.split(arguments)
+            for pattern in sources:  # a pattern that matches nothing copies nothing
+                found = sorted(context.glob(pattern)) if glob.has_magic(pattern) else [
+                    context / pattern]
+                for source in found:
+                    copy(context, source.relative_to(context), workdir / target, patterns)
         elif keyword == "RUN":
             if arguments.split()[0] in SYSTEM_COMMANDS:
                 image.skipped.append(arguments)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import COOKIECUTTER, CUSTOM_ANSWERS, TEMPLATE, UV, make_venv, require, text_files
+from conftest import (COOKIECUTTER, CUSTOM_ANSWERS, TEMPLATE, UV, make_venv, path_with_pythons,
+                      require, text_files)
 from cookiecutter.environment import StrictEnvironment
 
 STARTPROJECT_FILES = [
@@ -159,8 +160,9 @@ NO_UV_NOTE = ("uv is not installed, so there is no uv.lock yet: the first `uv sy
 def test_bake_writes_a_lock_of_the_tested_versions_that_uv_accepts(default_project, tools):
     """uv beside cookiecutter locks the bake; `uv lock --locked` then finds nothing to change."""
     done = subprocess.run([UV, "lock", "--locked", "--offline"], cwd=default_project,
-                          capture_output=True, text=True, env={**os.environ,
-                                                               "UV_CACHE_DIR": UV_CACHE})
+                          capture_output=True, text=True,
+                          env={**os.environ, "UV_CACHE_DIR": UV_CACHE,
+                               "PATH": path_with_pythons()})
     assert done.returncode == 0, done.stderr
     assert "version = 1" in (default_project / "uv.lock").read_text()
 
@@ -248,6 +250,46 @@ def cookiecutter_without_django():
     python = make_venv(f"{COOKIECUTTER}\n")
     assert subprocess.run([python, "-c", "import django"], capture_output=True).returncode
     return python.parent / "cookiecutter"
+
+
+def bake_6_1_without_pythons(cookiecutter, tmp_path, **env):
+    """Bake Django 6.1 as a user with no Python but cookiecutter's: PATH holds only its
+    folder, HOME is new, and no PYENV_ROOT or UV points elsewhere."""
+    kept = {key: value for key, value in os.environ.items() if key not in {"PYENV_ROOT", "UV"}}
+    done = subprocess.run(
+        [cookiecutter, "--no-input", "--output-dir", tmp_path / "out", TEMPLATE,
+         "django_version=6.1"], capture_output=True, text=True, timeout=300,
+        env={**kept, "PATH": str(Path(cookiecutter).parent), "HOME": str(tmp_path), **env})
+    assert done.returncode != 0
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
+
+
+THIS_PYTHON = "%d.%d" % sys.version_info[:2]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this interpreter runs Django 6.1 itself")
+def test_a_series_no_python_here_runs_is_refused_in_one_line_naming_it(
+        cookiecutter_without_django, tmp_path):
+    error = bake_6_1_without_pythons(cookiecutter_without_django, tmp_path)
+    assert error.startswith("ERROR: startapp needs Django==6.1.")
+    assert f"runs on Python 3.12 or later; Python {THIS_PYTHON} is the newest here" in error
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this interpreter runs Django 6.1 itself")
+def test_a_series_uv_finds_no_python_for_is_refused_in_one_line_naming_it(
+        cookiecutter_without_django, tmp_path):
+    """uv beside cookiecutter, no Python 3.12 here and uv's downloads off: uv's own reason."""
+    error = bake_6_1_without_pythons(cookiecutter_without_django, tmp_path, UV=str(UV),
+                                     UV_PYTHON_DOWNLOADS="never", UV_CACHE_DIR=UV_CACHE)
+    assert re.fullmatch(r"ERROR: startapp needs Django==6\.1\.\d+ on Python 3\.12 or later, and "
+                        r"uv could not run it \(error: .*\)\. Get online \(uv fetches both\), or "
+                        r"install Django==6\.1\.\d+ beside cookiecutter, then bake again\.",
+                        error), error
 
 
 @pytest.mark.slow

@@ -100,15 +100,14 @@ def test_dockerfile_builds_from_a_pinned_slim_python_release(default_project, cu
     for project, version in ((default_project, "3.13"), (custom_project, "3.12")):
         stages = [arguments for keyword, arguments in container.instructions(project / "Dockerfile")
                   if keyword == "FROM"]
-        assert stages == [f"python:{version}-slim-trixie AS build", f"python:{version}-slim-trixie"]
+        assert stages == [f"python:{version}-slim-trixie"]
 
 
 def test_dockerfile_layers_go_from_slowest_to_quickest_to_change(default_project):
     steps = [" ".join(step) for step in container.instructions(default_project / "Dockerfile")]
     order = [
         "COPY pyproject.toml uv.loc[k] ./",
-        "RUN uv sync --locked --no-dev --no-install-project",
-        "COPY --from=build /venv /venv",
+        next(step for step in steps if "uv sync --locked --no-dev" in step),
         # collectstatic imports every app: after the whole project (test_image.py builds
         # a project with a second app).
         "COPY . .",

@@ -124,25 +124,6 @@ def test_a_module_only_the_other_database_installs_is_a_name_the_app_may_take(ba
     assert (result.project_path / "psycopg" / "apps.py").is_file()
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(combinations.accepted("6.1", THIS_PYTHON),
-                    reason="this interpreter runs Django 6.1 itself")
-def test_a_series_no_python_here_runs_is_refused_in_one_line_naming_it(tools, tmp_path):
-    # Only cookiecutter's own Python on PATH: the hook finds none that Django 6.1 runs on.
-    done = subprocess.run(
-        [tools["cookiecutter"], "--no-input", "--output-dir", tmp_path / "out", TEMPLATE,
-         "django_version=6.1"],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PATH": str(Path(tools["cookiecutter"]).parent),
-             "HOME": str(tmp_path)})
-    assert done.returncode != 0
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: startapp")]
-    assert len(errors) == 1, done.stderr
-    assert errors[0].startswith("ERROR: startapp needs Django==6.1.")
-    assert f"runs on Python 3.12 or later; Python {THIS_PYTHON} is the newest here" in errors[0]
-    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
-
-
 # Every combination
 
 
