@@ -2,7 +2,9 @@
 on the PostgreSQL convox.yml pins, deploying through Convox's actions, and green on the
 first run because the template runs the test job's own commands on a fresh bake."""
 
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -94,6 +96,26 @@ def test_test_job_commands_pass_on_a_fresh_bake_against_postgresql(
         if command == "uv run pytest":
             assert re.search(r" \d+ passed[ ,]", done.stdout), done.stdout
     assert "SECRET_KEY" in written
+
+
+def test_a_lock_behind_a_hand_edited_pyproject_fails_the_jobs_first_step_saying_uv_lock(
+        default_project, uv_alone, tmp_path):
+    """A dependency added to pyproject.toml by hand, uv.lock left as it was: the job's
+    `uv sync --locked` stops with uv's own message, which names the command the README
+    gives (`uv lock`), before installing anything."""
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(default_project / name, tmp_path / name)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        "dependencies = [\n", 'dependencies = [\n    "six==1.17.0",\n', 1))
+    command = job_commands(default_project)[0]
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{uv_alone}:{os.environ['PATH']}"},
+                          timeout=300)
+    assert done.returncode != 0
+    assert "`--locked` was provided" in done.stderr and "`uv lock`" in done.stderr, done.stderr
+    assert not list(tmp_path.glob(".venv/lib/python*/site-packages/django"))
+    assert "run `uv lock`" in " ".join((default_project / "README.md").read_text().split())
 
 
 def test_deploy_builds_migrates_the_new_release_then_promotes_it(project):
