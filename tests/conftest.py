@@ -40,7 +40,8 @@ CUSTOM_ANSWERS = {
     "python_version": "3.12",
 }
 
-IN_CI = os.environ.get("CI") == "true"
+# CI services set CI to "true" (GitHub Actions, GitLab, CircleCI) or "1" (some others).
+IN_CI = os.environ.get("CI", "").lower() in {"true", "1"}
 TESTED_VERSIONS = TEMPLATE / "templates" / "tested_versions.jinja"
 # The cookiecutter the test dependencies pin, for the virtualenvs that bake beside another
 # Django.
@@ -50,13 +51,22 @@ COOKIECUTTER = next(
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marks
+def pytest_collection_modifyitems(items):
+    """A test that needs every combination baked (combination_projects) is slow, marked or
+    not: the fast run (-m "not slow") bakes two projects, not twenty."""
+    for item in items:
+        if "combination_projects" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def require(available, what):
     """In CI a missing server fails the test; on a newcomer's machine it skips."""
     if available:
         return
     if IN_CI:
-        pytest.fail(f"{what} is required in CI (CI=true), and it is missing")
-    pytest.skip(f"{what} is not available here")
+        pytest.fail(f"{what} is required in CI (CI={os.environ['CI']}), and it is missing")
+    pytest.skip(f"{what} is not available here: install it to run this test")
 
 
 def check_answers(answers):

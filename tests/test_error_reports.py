@@ -13,7 +13,7 @@ import json
 import pytest
 from combinations import CHOICES, row_id, rows_with
 from conftest import run
-from sentry_server import SentryServer
+from sentry_server import SentryServer, sentry_key
 
 pytestmark = pytest.mark.slow
 
@@ -85,13 +85,15 @@ def test_an_exception_in_a_view_reaches_sentry_with_the_release_and_no_personal_
     assert seen["status"] == "500 Internal Server Error" and "Something went wrong" in seen["page"]
     assert seen["sentry_on"] is True
     assert {path for path, _, _ in sentry.envelopes} == {"/api/1/envelope/"}
+    assert sentry.refused == []  # the DSN's key went with every envelope
     [event] = sentry.events()
     assert [value["type"] for value in event["exception"]["values"]] == ["ZeroDivisionError"]
     assert event["release"] == RELEASE
     assert event["environment"] == "production"
     assert event["request"]["url"].endswith("/fails/")
     # send_default_pii off: neither the client's address nor its cookies leave the app.
-    sent = repr(sentry.envelopes)
+    sent = repr([headers for _, headers, _ in sentry.envelopes]) + b"".join(
+        envelope.serialize() for _, _, envelope in sentry.envelopes).decode()
     assert CLIENT_ADDRESS not in sent and SESSION not in sent
     assert "cookies" not in event["request"] and "user" not in event
 
@@ -105,3 +107,18 @@ def test_sentry_stays_off_while_sentry_dsn_is_empty(row, combination_projects,
     seen = request_failing_view(project, requirements_python(project), tmp_path, SENTRY_DSN="")
     assert seen["status"] == "500 Internal Server Error" and "Something went wrong" in seen["page"]
     assert seen["sentry_on"] is False
+
+
+@pytest.mark.parametrize("row", SENTRY_ROWS[:1], ids=map(row_id, SENTRY_ROWS[:1]))
+def test_a_dsn_with_another_key_sends_nothing_sentry_accepts(row, combination_projects,
+                                                            requirements_python, tmp_path):
+    """The stand-in checks the key as Sentry's ingestion does: a DSN whose key is not the
+    project's reaches it, and is refused."""
+    project = combination_projects[row]
+    with SentryServer() as sentry:
+        dsn = sentry.dsn.replace("//public@", "//another@")
+        seen = request_failing_view(project, requirements_python(project), tmp_path,
+                                    SENTRY_DSN=dsn)
+    assert seen["status"] == "500 Internal Server Error" and seen["sentry_on"] is True
+    assert sentry.envelopes == [] and sentry.refused  # the event, and the SDK's reports
+    assert {sentry_key(path, headers) for path, headers in sentry.refused} == {"another"}

@@ -54,3 +54,26 @@ def test_no_tracked_file_names_a_package_index():
                             r'source = \{ registry = "https?://|--index-url https?://'],
                            cwd=TEMPLATE, capture_output=True, text=True).stdout.split()
     assert found == []
+
+
+def test_what_the_tests_and_the_bakes_both_install_is_at_the_tested_version():
+    """A package the test group shares with the bakes (Django, psycopg, sentry-sdk, ...) is
+    at a version the bakes pin: the tests run startapp and read envelopes with the code
+    the projects run."""
+    import tomllib
+
+    import combinations
+
+    def name(pin):
+        return re.split(r"[\[=]", pin, maxsplit=1)[0].lower()
+
+    baked = {}
+    for found in combinations.tested_versions_script().tested()["sets"].values():
+        for pin in [pin for pin, _ in found["dependencies"] + found["constraints"]] + found["dev"]:
+            baked.setdefault(name(pin), set()).add(pin.rsplit("==", 1)[1])
+    test_group = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]
+    shared = {name(pin): pin.rsplit("==", 1)[1] for pin in test_group["test"]
+              if name(pin) in baked}
+    assert {"django", "sentry-sdk", "pytest"} <= set(shared)
+    assert {package: version for package, version in shared.items()
+            if version not in baked[package]} == {}
