@@ -4,20 +4,18 @@ import os
 import runpy
 from io import StringIO
 from pathlib import Path
-from unittest import mock, skipUnless
+from unittest import mock
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory, SimpleTestCase, TestCase, override_settings
 from django.utils.html import escape
 from django.views.defaults import server_error
 
-from .health import wait_for_database
 from .proxy import ClientAddressMiddleware
 
 PROJECT_NAME = {{ cookiecutter.project_name | pprint }}
@@ -100,14 +98,6 @@ class AppTests(SimpleTestCase):
     def test_app_is_installed_and_its_static_files_are_found(self):
         self.assertTrue(apps.is_installed('{{ cookiecutter.app_name }}'))
         self.assertTrue(finders.find('{{ cookiecutter.app_name }}/style.css'))
-
-
-class DatabaseWaitTests(SimpleTestCase):
-    @skipUnless(connection.vendor == 'sqlite', 'runs on the SQLite default')
-    def test_sqlite_needs_no_wait(self):
-        with mock.patch('time.sleep') as sleep:
-            self.assertIsNone(wait_for_database(30))
-        sleep.assert_not_called()
 
 
 class SettingsTests(SimpleTestCase):
