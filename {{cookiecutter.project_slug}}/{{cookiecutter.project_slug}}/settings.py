@@ -135,13 +135,14 @@ WSGI_APPLICATION = '{{ cookiecutter.project_slug }}.wsgi.application'
 
 # Database
 # https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#databases
-# Convox sets DATABASE_URL for a linked database or a resource; without it the project
-# runs on a SQLite file, so a laptop needs nothing else. Connections are kept for ten
-# minutes and checked before reuse, so a restarted database costs no failed request.
+# Convox sets DATABASE_URL for a linked database or a resource; without it (or empty, as
+# for the other variables here) the project runs on a SQLite file, so a laptop needs
+# nothing else. Connections are kept for ten minutes and checked before reuse, so a
+# restarted database costs no failed request.
 
 DATABASES = {
-    'default': dj_database_url.config(
-        default=f'sqlite:///{BASE_DIR / "db.sqlite3"}',
+    'default': dj_database_url.parse(
+        os.environ.get('DATABASE_URL') or f'sqlite:///{BASE_DIR / "db.sqlite3"}',
         conn_max_age=600,
         conn_health_checks=True,
     ),
