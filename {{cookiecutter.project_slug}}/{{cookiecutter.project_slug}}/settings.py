@@ -349,8 +349,9 @@ SECURE_HSTS_PRELOAD = True
 {%- else %}
 # https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/csp/
 {%- endif %}
-# Browsers load scripts, styles, images and fonts only from this site and run no inline
-# script. Enforced, not report-only: the project's templates and Django's admin need
+# Nothing by default ('none'), then what pages use, from this site only: scripts, styles,
+# images, fonts and the admin's requests back to the site; no inline script, no plugin,
+# no framing. Enforced, not report-only: the project's templates and Django's admin need
 # nothing more (no inline script or style, nothing from another site; the template's
 # browser test sees no violation), so the policy blocks only what an attacker injects. A
 # page that needs more (a CDN, an analytics script) adds that source to a directive here.
@@ -358,9 +359,13 @@ SECURE_HSTS_PRELOAD = True
 
 CONTENT_SECURITY_POLICY = {
     'DIRECTIVES': {
-        'default-src': [SELF],
+        'default-src': [NONE],
+        'script-src': [SELF],
+        'style-src': [SELF],
+        'img-src': [SELF],
+        'font-src': [SELF],
+        'connect-src': [SELF],
         'base-uri': [NONE],
-        'object-src': [NONE],
         'form-action': [SELF],
         'frame-ancestors': [NONE],
     },
@@ -368,9 +373,13 @@ CONTENT_SECURITY_POLICY = {
 {%- else %}
 
 SECURE_CSP = {
-    'default-src': [CSP.SELF],
+    'default-src': [CSP.NONE],
+    'script-src': [CSP.SELF],
+    'style-src': [CSP.SELF],
+    'img-src': [CSP.SELF],
+    'font-src': [CSP.SELF],
+    'connect-src': [CSP.SELF],
     'base-uri': [CSP.NONE],
-    'object-src': [CSP.NONE],
     'form-action': [CSP.SELF],
     'frame-ancestors': [CSP.NONE],
 }
