@@ -114,7 +114,7 @@ CATALOGUE = [
       for name in RESERVED["modules"]["5.2 postgresql"]),  # the default answers' set
     ("installed module", {"project_slug": "psycopg"}, ("project_slug",)),
     ("cookiecutter's module", {"app_name": "jinja2"}, BAKES),
-    ("cookiecutter's module", {"app_name": "yaml"}, BAKES),
+    ("cookiecutter's module", {"app_name": "arrow"}, BAKES),
     ("cookiecutter's module", {"app_name": "click"}, BAKES),
     ("cookiecutter's module", {"app_name": "rich"}, BAKES),
     ("cookiecutter's module", {"project_slug": "requests"}, BAKES),
