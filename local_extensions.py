@@ -14,6 +14,12 @@ from slugify import slugify  # python-slugify, a dependency of cookiecutter
 MAX_NAME = 40  # as hooks/pre_gen_project.py allows
 SUFFIX = "project"
 TEMPLATE = Path(__file__).resolve().parent
+# The slug of a name with no letter or digit. Not "": cookiecutter names the project's
+# folder after the slug before the pre-generation hook runs, and an empty name is the
+# output folder itself, which exists, so cookiecutter would stop with `Error: "."
+# directory already exists` before the hook could say why. Not an identifier, so the hook
+# refuses it; cookiecutter removes the folder it made for it.
+NO_SLUG = "(none)"
 RESERVED = json.loads((TEMPLATE / "hooks" / "reserved_names.json").read_text("utf-8"))
 DEFAULT_APP = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))["app_name"]
 # The names hooks/pre_gen_project.py refuses for the package, whatever the reason. The
@@ -21,7 +27,7 @@ DEFAULT_APP = json.loads((TEMPLATE / "cookiecutter.json").read_text("utf-8"))["a
 # requirement set count.
 TAKEN = set(sys.stdlib_module_names).union(
     keyword.kwlist, [DEFAULT_APP], RESERVED["app_labels"], RESERVED["project_names"],
-    *RESERVED["modules"].values())
+    RESERVED["convox_apps"], *RESERVED["modules"].values())
 
 
 @simple_filter
@@ -31,10 +37,12 @@ def package_name(project_name):
     Its letters and digits in lowercase ASCII ("Café Shop" gives cafeshop), at most
     MAX_NAME of them, with "project" in front of a leading digit ("2048 Game" gives
     project2048game) and after a name the project already uses ("Django" gives
-    djangoproject, "Email" emailproject). A name with no letter or digit gives "", which
-    the hook refuses.
+    djangoproject, "Email" emailproject). A name with no letter or digit gives NO_SLUG,
+    which the hook refuses, naming the project name.
     """
     slug = slugify(str(project_name), separator="")
+    if not slug:
+        return NO_SLUG
     if slug[:1].isdigit():
         slug = SUFFIX + slug
     slug = slug[:MAX_NAME]

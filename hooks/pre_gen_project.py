@@ -5,6 +5,7 @@ what is wrong, or None. Every broken rule prints one line; any problem stops the
 with exit status 1.
 """
 
+import ipaddress
 import json
 import keyword
 import os
@@ -34,6 +35,8 @@ ANSWERS = {
     for field, value in RENDERED.items()
 }
 TEMPLATE = {{ "." | template_path | tojson }}
+# What the slug filter gives for a name with no letter or digit (local_extensions.py).
+NO_SLUG = {{ "" | package_name | tojson }}
 
 
 def template_json(*path):
@@ -61,6 +64,11 @@ MAX_NAME = 40
 MAX_TEXT = {"project_name": 100, "description": 300, "author_name": 100}
 MAX_EMAIL = 254  # RFC 5321: a path of 256 octets, angle brackets included
 MAX_DOMAIN = 253  # RFC 1035, written without the final dot; 63 a label
+# The sender settings.py, .env.example and convox.yml make from the domain
+# (DEFAULT_FROM_EMAIL, SERVER_EMAIL): it must be an address too, so the domain is held to
+# the shorter of the two limits.
+SENDER = "webmaster@"
+MAX_DOMAIN_NAME = min(MAX_DOMAIN, MAX_EMAIL - len(SENDER))
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -107,6 +115,36 @@ def taken(value, answers):
     return None
 
 
+def convox_app(slug):
+    """The Convox app name the README and CI use: an app name allows no `_`."""
+    return slug.replace("_", "-")
+
+
+def convox_app_name(value, answers):
+    """The app name is a DNS label: a v3 rack makes the namespace RACK-APP of it
+    (convox/convox provider/k8s/app.go, AppNamespace), which may not end with `-`.
+    MAX_NAME keeps it to 40 characters, leaving a rack name 22 of the 63 a label has."""
+    app = convox_app(value)
+    if app.endswith("-"):
+        return (f"ends with '_', so its Convox app name {app!r} ends with '-', which the"
+                f" Kubernetes namespace a v3 rack makes of it (RACK-{app}) may not")
+    if app in RESERVED["convox_apps"]:
+        return f"would make the Convox app {app!r}, {RESERVED['convox_apps'][app]}"
+    return None
+
+
+def not_made(value, answers):
+    if value == NO_SLUG:
+        return (f"could not be made from project_name {shown(answers['project_name'])},"
+                " which has no letter or digit: type a slug")
+    return None
+
+
+def made(check):
+    """A slug rule that has nothing to add when there was no name to make the slug from."""
+    return lambda value, answers: None if value == NO_SLUG else check(value, answers)
+
+
 def version(text):
     return tuple(int(part) for part in text.split("."))
 
@@ -132,6 +170,44 @@ def ascii_domain(value, answers):
     except UnicodeError:
         example = "xn--bcher-kva.example"
     return f"must be written in ASCII, as the xn-- form of an international name ({example})"
+
+
+def is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def lowercase_domain(value, answers):
+    """v3 racks copy `domain:` into the Ingress host unchanged (convox/convox
+    provider/k8s/template/app/ingress.yml.tmpl), and Kubernetes takes lowercase only."""
+    if value.isascii() and value != value.lower():
+        return (f"must be lowercase ({value.lower()}): v3 racks put it into a Kubernetes"
+                " Ingress host, which is lowercase only")
+    return None
+
+
+def host_name(value, answers):
+    """Convox routes a host name: a listener rule and certificate on v2 racks, an Ingress
+    host on v3. An IP address is neither, and a name never ends in an all-digit label."""
+    if not DOMAIN.fullmatch(value):
+        return None  # the rule above says what is wrong
+    if is_ip(value):
+        return "is an IP address; Convox routes a service by its host name only"
+    top = value.rsplit(".", 1)[-1]
+    if top.isdigit():
+        return (f"ends with the all-digit label {top!r}, which no host name has (and YAML"
+                " reads a name like 123.456 as a number)")
+    return None
+
+
+def domain_length(value, answers):
+    if len(value) <= MAX_DOMAIN_NAME:
+        return None
+    return (f"must be at most {MAX_DOMAIN_NAME} characters: the sender address made of it"
+            f" ({SENDER}..., settings.py and convox.yml) may have {MAX_EMAIL}")
 
 
 def identifier_rules(field, example):
@@ -160,7 +236,10 @@ RULES = [
         "Example Project",
     ),
     *text_rules("project_name", "Example Project"),
-    *identifier_rules("project_slug", "mysite"),
+    ("project_slug", not_made, "mysite"),
+    *((field, made(check), example)
+      for field, check, example in identifier_rules("project_slug", "mysite")),
+    ("project_slug", made(convox_app_name), "mysite"),
     *identifier_rules("app_name", "blog"),
     ("app_name", unless(lambda value, answers: value != answers["project_slug"],
                         "must differ from project_slug"), "blog"),
@@ -174,7 +253,9 @@ RULES = [
     ("domain_name", unless(lambda value, answers: not value.isascii() or DOMAIN.fullmatch(value),
                            "must be a bare host name (no scheme, path, port or spaces;"
                            " labels of at most 63 characters)"), "example.com"),
-    ("domain_name", at_most(MAX_DOMAIN), "example.com"),
+    ("domain_name", domain_length, "example.com"),
+    ("domain_name", lowercase_domain, "example.com"),
+    ("domain_name", host_name, "example.com"),
     ("django_version", one_of("django_version"), CHOICES["django_version"][0]),
     ("python_version", one_of("python_version"), PYTHON_VERSIONS[0]),
     ("python_version", python_runs_django, PYTHON_VERSIONS[0]),

@@ -7,7 +7,7 @@ the tested versions (hooks/tested_versions.py), INSTALLED_APPS, top-level folder
 .gitignore or .dockerignore: tests/test_answers.py fails until the file matches them
 again.
 
-Three kinds of names, each derived from the template itself:
+Four kinds of names, the first three derived from the template itself:
 - modules: for each requirement set ("5.2 postgresql": django_version and database),
   every top-level module of every distribution a bake of it pins, the development
   group's included (read from the installed files, so psycopg-binary's psycopg_binary
@@ -16,7 +16,9 @@ Three kinds of names, each derived from the template itself:
 - app_labels: the label of every app settings.py installs (Django refuses two apps with
   one label);
 - project_names: the template's top-level folders, and the names .gitignore or
-  .dockerignore would keep out of git or the image.
+  .dockerignore would keep out of git or the image;
+- convox_apps: the app names a v3 rack refuses (convox/convox provider/k8s/app.go,
+  appNameValidate), which the slug makes with dashes for underscores.
 """
 
 import importlib.util
@@ -32,6 +34,7 @@ PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
 
 SETTINGS = PROJECT / "{{cookiecutter.project_slug}}" / "settings.py"
 DATA_FILE = Path(__file__).resolve().with_name("reserved_names.json")
+CONVOX_APPS = {name: "a name v3 racks keep for themselves" for name in ("rack", "system")}
 DEV_GROUP = "dev"  # tested_versions.py's mark of what the development group alone needs
 
 # Run by the project's interpreter: it alone knows what its distributions installed.
@@ -168,7 +171,7 @@ def probe(python, groups):
 def derive(pythons):
     """Every reserved name; `pythons` maps each group (groups()) to an interpreter with its
     pins installed."""
-    found = {"modules": {}, "project_names": project_names()}
+    found = {"modules": {}, "project_names": project_names(), "convox_apps": CONVOX_APPS}
     by_python = {}
     for group in groups():
         by_python.setdefault(pythons[group], []).append(group)

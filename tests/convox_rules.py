@@ -6,12 +6,18 @@ line per problem, starting with where it is; an empty list means the manifest pa
 
 Both also refuse a PostgreSQL older than the pinned Django accepts: pass
 `minimum_postgres=minimum_postgres(pyproject_text)`.
+
+`load_convox_yml(text, env)` reads convox.yml the way both racks' `manifest.Load` does
+with the app's environment: `${NAME}` interpolated, required variables checked, and each
+service's domains as the router gets them (`service_domains`).
 """
 
 import math
 import re
 from collections.abc import Callable
 from typing import NamedTuple
+
+import yaml
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PORTS = range(1, 65536)
@@ -496,11 +502,27 @@ def _service_environment(where, value, _doc):
     return _environment(where, value, mapping_ok=False)
 
 
+def _domain(where, value, _doc):
+    """Text, or a list of it (rack and convox pkg/manifest/yaml.go, ServiceDomains: any
+    other YAML value, such as the number YAML makes of 123.456, fails the load with
+    "unknown type for service domain"). Each comma-separated name, once interpolated,
+    goes into a Kubernetes Ingress host on v3 racks, which takes lowercase names only."""
+    if value is None:
+        return []  # YAML's null: yaml.v2 leaves the field empty
+    entries = value if isinstance(value, list) else [value]
+    if not all(isinstance(entry, str) for entry in entries):
+        return [f"{where}: {value!r} must be text or a list of text (quote it), or the rack"
+                " refuses the manifest (unknown type for service domain)"]
+    return [f"{where}: {name!r} must be a lowercase host name (Kubernetes Ingress hosts are)"
+            for entry in entries for name in _domain_names(entry)
+            if not (INTERPOLATION.fullmatch(name) or HOST_NAME.fullmatch(name))]
+
+
 # Every key a service may have -> its check (None: accepted as the rack reads it).
 SERVICE_KEYS: dict[str, KeyCheck | None] = {
     "build": None,
     "command": None,
-    "domain": None,
+    "domain": _domain,
     "environment": _service_environment,
     "health": _health,
     "image": None,
@@ -607,6 +629,46 @@ def _timer(where: str, timer, services: dict) -> list[str]:
             f"{where}.concurrency: {concurrency!r} is not one of {', '.join(CONCURRENCY)}"
         )
     return problems
+
+
+# Both racks replace ${NAME} (and nothing else) with the app's value, "" when unset
+# (rack and convox pkg/manifest/helpers.go, interpolate), before YAML reads the file.
+INTERPOLATION = re.compile(r"\$\{([^}]*?)\}")
+HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"{HOST_LABEL}(?:\.{HOST_LABEL})+")
+
+
+def _domain_names(text: str) -> list[str]:
+    """ServiceDomains of one YAML string: split at commas, trimmed, empty ones dropped."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+class ManifestRefused(Exception):
+    """What `convox build` or `convox deploy` would stop with."""
+
+
+def load_convox_yml(text: str, env: dict[str, str]) -> dict:
+    """convox.yml as Load reads it with the app's environment `env`: interpolated, then
+    each service's variables checked (ServiceEnvironment: a `- NAME` with no value must
+    be in env, or the whole load fails with "required env: NAME, ...")."""
+    doc = yaml.safe_load(INTERPOLATION.sub(lambda match: env.get(match[1], ""), text))
+    for service in (doc.get("services") or {}).values():
+        entries = [*(doc.get("environment") or []), *((service or {}).get("environment") or [])]
+        missing = sorted(entry for entry in entries if "=" not in entry and entry != "*"
+                         and entry not in env)
+        if missing:
+            raise ManifestRefused(f"required env: {', '.join(missing)}")
+    return doc
+
+
+def service_domains(doc: dict, service: str) -> list[str]:
+    """The names a loaded manifest routes to a service besides the rack's own host name:
+    none makes v2 racks create no certificate (rack provider/aws/formation/app.json.tmpl,
+    `if .Domain`) and v3 racks no Ingress rule or certificate for one (convox
+    provider/k8s/template/app/ingress.yml.tmpl, `with .Service.Domains`)."""
+    value = doc["services"][service].get("domain") or []
+    return [name for entry in (value if isinstance(value, list) else [value])
+            for name in _domain_names(entry)]
 
 
 def check_convox_yml(doc: dict, minimum_postgres: int | None = None) -> list[str]:

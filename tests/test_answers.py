@@ -12,9 +12,11 @@ replay file. `--no-input` answers are rendered as Jinja first; typed ones are no
 
 import importlib.util
 import json
+import os
 import queue
 import re
 import shutil
+import subprocess
 import tomllib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from html.parser import HTMLParser
@@ -56,6 +58,8 @@ CATALOGUE = [
     ("emoji", {"project_name": "Rocket 🚀", "description": "Ship it 🚢🎉 👩‍💻"}, BAKES),
     ("emoji", {"author_name": "🦄 Unicorn"}, BAKES),
     ("emoji", {"project_name": "🚀"}, ("project_slug",)),  # no letter to make a slug from
+    ("no letter or digit", {"project_name": "!!! ---"}, ("project_slug",)),
+    ("no letter or digit", {"project_name": "🚀", "project_slug": "rocket"}, BAKES),
     ("RTL", {"project_name": "مشروع جديد", "description": "שלום עולם"}, BAKES),
     ("RTL", {"description": "\u200fمرحبا\u200e mixed עברית text"}, BAKES),
     ("quotes", {"project_name": "Zoë's \"Quoted\" Shop",
@@ -72,7 +76,10 @@ CATALOGUE = [
     ("shell specials", {"project_name": "$(id) `whoami`; rm -rf ~"}, BAKES),
     ("shell specials", {"description": "$HOME && echo hi | cat > /tmp/x 2>&1 \\ *"}, BAKES),
     ("shell specials", {"author_name": "a\\b\\c $PATH"}, BAKES),
-    ("IP domain", {"domain_name": "192.168.1.10"}, BAKES),
+    # Convox routes host names: an Ingress host on v3, a listener rule on v2.
+    ("IP domain", {"domain_name": "192.168.1.10"}, ("domain_name",)),
+    ("IP domain", {"domain_name": "::1"}, ("domain_name",)),
+    ("IP domain", {"domain_name": "192.168.1.10.nip.io"}, BAKES),
     ("IP domain", {"domain_name": "[::1]"}, ("domain_name",)),
     ("IP domain", {"domain_name": "10.0.0.1:8000"}, ("domain_name",)),
     ("IDN domain", {"domain_name": "xn--bcher-kva.example"}, BAKES),
@@ -81,6 +88,15 @@ CATALOGUE = [
     ("domain", {"domain_name": "example.com/shop"}, ("domain_name",)),
     ("domain", {"domain_name": "example .com"}, ("domain_name",)),
     ("domain", {"domain_name": "shop.example.com"}, BAKES),
+    # Kubernetes takes lowercase Ingress hosts only; the refusal names the lowercase form.
+    ("uppercase domain", {"domain_name": "Example.COM"}, ("domain_name",)),
+    ("uppercase domain", {"domain_name": "SHOP.example.com"}, ("domain_name",)),
+    ("uppercase domain", {"domain_name": "shop-2.example.com"}, BAKES),
+    # No host name ends in an all-digit label, and YAML reads 123.456 as a number.
+    ("numeric domain", {"domain_name": "123.456"}, ("domain_name",)),
+    ("numeric domain", {"domain_name": "shop.example.123"}, ("domain_name",)),
+    ("numeric domain", {"domain_name": "2048.io"}, BAKES),
+    ("numeric domain", {"domain_name": "123.456.example"}, BAKES),
     ("email", {"email": "you+django@example.com"}, BAKES),
     ("email", {"email": "zoë@bücher.example"}, BAKES),
     ("email", {"email": "not-an-email"}, ("email",)),
@@ -98,7 +114,7 @@ CATALOGUE = [
       for name in RESERVED["modules"]["5.2 postgresql"]),  # the default answers' set
     ("installed module", {"project_slug": "psycopg"}, ("project_slug",)),
     ("cookiecutter's module", {"app_name": "jinja2"}, BAKES),
-    ("cookiecutter's module", {"app_name": "yaml"}, BAKES),
+    ("cookiecutter's module", {"app_name": "arrow"}, BAKES),
     ("cookiecutter's module", {"app_name": "click"}, BAKES),
     ("cookiecutter's module", {"app_name": "rich"}, BAKES),
     ("cookiecutter's module", {"project_slug": "requests"}, BAKES),
@@ -116,12 +132,21 @@ CATALOGUE = [
     ("long", {"app_name": "a" * 41}, ("app_name",)),
     ("long", {"app_name": "a" * 200}, ("app_name",)),
     ("long", {"project_slug": "s" * 41}, ("project_slug",)),
+    # The Convox app name (dashes for underscores) is a Kubernetes namespace's RACK-APP.
+    ("Convox app name", {"project_slug": "my_site"}, BAKES),
+    ("Convox app name", {"project_slug": "my_site_"}, ("project_slug",)),
+    ("Convox app name", {"project_slug": "rack"}, ("project_slug",)),
+    ("Convox app name", {"project_slug": "system"}, ("project_slug",)),
+    ("Convox app name", {"project_name": "System"}, BAKES),  # systemproject
+    ("Convox app name", {"project_slug": "s_" * 20}, ("project_slug",)),
     ("long", {"project_name": "Long name " * 10, "description": "d" * 300}, BAKES),
     ("long", {"project_name": "x" * 10_000}, ("project_name",)),
     ("long", {"description": "d" * 301}, ("description",)),
     ("long", {"author_name": "a" * 101}, ("author_name",)),
     ("long", {"email": "a" * 243 + "@example.com"}, ("email",)),
-    ("long", {"domain_name": f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'d' * 61}"}, BAKES),
+    # webmaster@ the domain is the sender's address, of at most 254 characters: 244 left.
+    ("long", {"domain_name": f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'d' * 52}"}, BAKES),
+    ("long", {"domain_name": f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'d' * 53}"}, ("domain_name",)),
     ("long", {"domain_name": f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'d' * 62}"}, ("domain_name",)),
     ("long", {"domain_name": f"{LABEL_63}a.example"}, ("domain_name",)),
     ("control character", {"project_name": "Two\nLines"}, ("project_name",)),
@@ -435,6 +460,29 @@ MESSAGES = [
     ({"project_name": "x" * 10_000},
      (f"project_name: {'x' * 40!r}... (10000 characters) must be at most 100 characters;"
       " for example: Example Project")),
+    ({"domain_name": "Shop.Example.com"},
+     ("domain_name: 'Shop.Example.com' must be lowercase (shop.example.com): v3 racks put it"
+      " into a Kubernetes Ingress host, which is lowercase only; for example: example.com")),
+    ({"domain_name": "192.168.1.10"},
+     ("domain_name: '192.168.1.10' is an IP address; Convox routes a service by its host name"
+      " only; for example: example.com")),
+    ({"domain_name": "123.456"},
+     ("domain_name: '123.456' ends with the all-digit label '456', which no host name has"
+      " (and YAML reads a name like 123.456 as a number); for example: example.com")),
+    ({"domain_name": f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'d' * 53}"},
+     (f"domain_name: {LABEL_63[:40]!r}... (245 characters) must be at most 244 characters:"
+      " the sender address made of it (webmaster@..., settings.py and convox.yml) may have"
+      " 254; for example: example.com")),
+    ({"project_slug": "my_site_"},
+     ("project_slug: 'my_site_' ends with '_', so its Convox app name 'my-site-' ends with"
+      " '-', which the Kubernetes namespace a v3 rack makes of it (RACK-my-site-) may not;"
+      " for example: mysite")),
+    ({"project_slug": "system"},
+     ("project_slug: 'system' would make the Convox app 'system', a name v3 racks keep for"
+      " themselves; for example: mysite")),
+    ({"project_name": "!!!"},
+     ("project_slug: '(none)' could not be made from project_name '!!!', which has no letter"
+      " or digit: type a slug; for example: mysite")),
     ({"python_version": "3.12\nRUN sh"},
      (f"python_version: '3.12\\nRUN sh' must be one of {', '.join(PYTHON_VERSIONS)};"
       f" for example: {PYTHON_VERSIONS[0]}")),
@@ -447,3 +495,36 @@ def test_refusal_names_what_the_answer_collides_with(answers, line, tmp_path, ca
     with pytest.raises(FailedHookException):
         bake_as_typed(answers, tmp_path / "out", _cookiecutter_config_file)
     assert capfd.readouterr().err.splitlines() == [f"ERROR: {line}"]
+
+
+def test_a_name_with_no_letter_or_digit_is_refused_by_the_hook_in_the_current_folder(
+        tools, tmp_path):
+    """As a user bakes: into the folder they are in. An empty slug would name that folder
+    itself, and cookiecutter would stop with `Error: "." directory already exists` before
+    the hook could say why."""
+    here = tmp_path / "here"
+    here.mkdir()
+    done = subprocess.run([tools["cookiecutter"], "--no-input", TEMPLATE, "project_name=!!!"],
+                          cwd=here, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "ERROR: project_slug: '(none)' could not be made from project_name '!!!', which has"
+        " no letter or digit: type a slug; for example: mysite"]
+    assert done.stdout.splitlines() == ["Hook script failed (exit status: 1)"]
+    assert list(here.iterdir()) == []
+
+
+def test_the_longest_domain_accepted_still_makes_sender_addresses_django_accepts(bake):
+    from django.core.validators import validate_email
+
+    domain = f"{LABEL_63}.{LABEL_63}.{LABEL_63}.{'d' * 52}"
+    result = bake(domain_name=domain)
+    assert result.exit_code == 0, result.exception
+    senders = {address for path in result.project_path.rglob("*") if path.is_file()
+               and path.suffix in {".py", ".yml", ".example", ".md"}
+               for address in re.findall(r"\b\w+@" + re.escape(domain), path.read_text())}
+    assert senders  # settings.py's DEFAULT_FROM_EMAIL and SERVER_EMAIL, and the manifests'
+    for address in senders:
+        assert len(address) <= 254, address
+        validate_email(address)

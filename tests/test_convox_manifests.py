@@ -9,7 +9,15 @@ import subprocess
 import container
 import yaml
 from conftest import PROJECT_VARIABLES
-from convox_rules import check_compose, check_convox_yml, minimum_postgres
+import pytest
+from convox_rules import (
+    ManifestRefused,
+    check_compose,
+    check_convox_yml,
+    load_convox_yml,
+    minimum_postgres,
+    service_domains,
+)
 
 # A default the code computes (say, from another variable): the manifest declares NAME=,
 # which the code reads as unset.
@@ -260,12 +268,28 @@ def assert_readme_lists_every_variable_read(project):
     assert table == set(variables_read(project)) - SET_BY_THE_SYSTEM
 
 
-def test_convox_yml_routes_the_baked_domain_and_probes_liveness_after_start_up(
+def test_convox_yml_builds_only_once_secret_key_is_set(project):
+    # v2 and v3 racks load the manifest with the app's environment before they build.
+    with pytest.raises(ManifestRefused, match="^required env: SECRET_KEY$"):
+        load_convox_yml((project / "convox.yml").read_text(), {})
+
+
+def test_convox_yml_routes_the_baked_domain_only_once_the_app_sets_domain(
         default_project, custom_project):
+    # Unset, web has no domain: a v2 rack makes no ACM certificate that would wait for an
+    # approval nobody can give (example.com), and both answer the rack's own host name.
     for project, domain in ((default_project, "example.com"),
                             (custom_project, "shop.cafe.example")):
-        web = load(project, "convox.yml")["services"]["web"]
-        assert web["domain"] == domain
+        text = (project / "convox.yml").read_text()
+        assert service_domains(load_convox_yml(text, {"SECRET_KEY": "x"}), "web") == []
+        switched_on = load_convox_yml(text, {"SECRET_KEY": "x", "DOMAIN": domain})
+        assert service_domains(switched_on, "web") == [domain]
+        # Django already answers it: the README's one command is enough.
+        assert domain in declared(switched_on["services"]["web"])["ALLOWED_HOSTS"].split(",")
+
+
+def test_convox_yml_probes_liveness_after_start_up(default_project):
+    web = load(default_project, "convox.yml")["services"]["web"]
     wait = int(variables_read(default_project)["DATABASE_WAIT_SECONDS"])
     startup = web["startupProbe"]
     assert web["liveness"]["path"] == startup["path"] == web["health"]["path"] == "/health/"

@@ -8,10 +8,13 @@ import pytest
 import yaml
 from convox_rules import (
     DJANGO_MINIMUM_POSTGRES,
+    ManifestRefused,
     check_compose,
     check_convox_yml,
+    load_convox_yml,
     minimum_postgres,
     pinned_django_series,
+    service_domains,
 )
 
 GOOD_COMPOSE = """
@@ -373,8 +376,12 @@ def test_convox_yml_refuses_a_postgres_older_than_django_accepts(change, expecte
         pytest.param(set_in_web("scale", count="1-3"), id="scale_count_range"),
         pytest.param(set_web(scale=2), id="scale_as_bare_count"),
         pytest.param(set_web(deployment={"minimum": 0, "maximum": 200}), id="deployment_bounds"),
-        pytest.param(set_web(domain="example.com", internal=False, timeout=120),
-                     id="keys_without_rules"),
+        pytest.param(set_web(internal=False, timeout=120), id="keys_without_rules"),
+        pytest.param(set_web(domain="example.com"), id="domain"),
+        pytest.param(set_web(domain="${DOMAIN}"), id="domain_from_the_environment"),
+        pytest.param(set_web(domain="shop.example.com, www.example.com"), id="domains_in_text"),
+        pytest.param(set_web(domain=["shop.example.com", "${DOMAIN}"]), id="domains_as_list"),
+        pytest.param(set_web(domain=""), id="domain_empty"),
         pytest.param(lambda d: d.update(environment=["TZ=UTC"]), id="top_level_environment"),
         pytest.param(lambda d: d["timers"]["clearsessions"].pop("concurrency"),
                      id="timer_concurrency_is_optional"),
@@ -496,7 +503,34 @@ def test_convox_yml_accepts_documented_alternatives(change):
         pytest.param(set_timer(concurrency="forbid"),
                      "timers.clearsessions.concurrency: 'forbid' is not one of Allow, Forbid",
                      id="timer_concurrency_wrong_case"),
+        # YAML reads an unquoted 123.456 as a number, which neither rack takes as a domain.
+        pytest.param(set_web(domain=123.456),
+                     "services.web.domain: 123.456 must be text or a list of text",
+                     id="domain_read_as_a_number"),
+        pytest.param(set_web(domain="Shop.example.com"),
+                     "services.web.domain: 'Shop.example.com' must be a lowercase host name",
+                     id="domain_with_uppercase"),
+        pytest.param(set_web(domain=["example.com", "192.168.1.10:80"]),
+                     "services.web.domain: '192.168.1.10:80' must be a lowercase host name",
+                     id="domain_with_a_port"),
     ],
 )
 def test_convox_yml_reports_each_broken_rule(change, expected):
     assert_one_problem(check_convox_yml(changed(GOOD_CONVOX_YML, change)), expected)
+
+
+# --- convox.yml as the racks load it ------------------------------------------------------
+
+
+def test_loading_without_a_required_variable_is_refused_as_convox_builds_refuse_it():
+    with pytest.raises(ManifestRefused, match=r"^required env: SECRET_KEY$"):
+        load_convox_yml(GOOD_CONVOX_YML, {})
+    assert load_convox_yml(GOOD_CONVOX_YML, {"SECRET_KEY": "x"})["services"]["web"]
+
+
+def test_a_domain_from_an_unset_variable_is_no_domain_and_a_set_one_routes():
+    text = GOOD_CONVOX_YML.replace("    port: 3000\n", '    port: 3000\n    domain: "${DOMAIN}"\n')
+    assert service_domains(load_convox_yml(text, {"SECRET_KEY": "x"}), "web") == []
+    assert service_domains(load_convox_yml(text, {"SECRET_KEY": "x", "DOMAIN": ""}), "web") == []
+    loaded = load_convox_yml(text, {"SECRET_KEY": "x", "DOMAIN": "shop.example.com, b.example"})
+    assert service_domains(loaded, "web") == ["shop.example.com", "b.example"]

@@ -34,6 +34,16 @@ def test_the_project_own_tests_pass(project, project_django):
     assert "\nOK\n" in done.stderr
 
 
+def test_an_empty_database_url_runs_on_the_sqlite_default(default_project, project_python):
+    # `DATABASE_URL=` (a line left empty in .env, or `export DATABASE_URL=`) is unset, as
+    # for the project's other variables; dj-database-url alone would give no ENGINE.
+    code = ("from django.db import connection; connection.ensure_connection();"
+            " print(connection.vendor, connection.settings_dict['NAME'])")
+    done = run(project_python, "manage.py", "shell", "--no-imports", "-c", code,
+               cwd=default_project, env={"DATABASE_URL": ""})
+    assert done.stdout.split() == ["sqlite", str(default_project / "db.sqlite3")]
+
+
 def test_app_is_exactly_what_startapp_makes(project, project_python, tmp_path):
     app = "exampleapp" if project.name == "exampleproject" else "orders"
     target = tmp_path / "startapp" / app

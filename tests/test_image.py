@@ -146,6 +146,8 @@ def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/css"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
     # nginx answered it alone: no time spent upstream ("-" in the log's upstream field).
     assert web.access_log_lines(podman, f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
 

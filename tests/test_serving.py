@@ -232,8 +232,9 @@ def test_router_port_serves_requests_the_router_marks_as_https(web):
 
 # The content security policy settings.py sets, on both series. Compared by directive:
 # django-csp 4.0 writes them in no fixed order.
-POLICY = {"default-src": "'self'", "base-uri": "'none'", "object-src": "'none'",
-          "form-action": "'self'", "frame-ancestors": "'none'"}
+POLICY = {"default-src": "'none'", "script-src": "'self'", "style-src": "'self'",
+          "img-src": "'self'", "font-src": "'self'", "connect-src": "'self'",
+          "base-uri": "'none'", "form-action": "'self'", "frame-ancestors": "'none'"}
 
 
 def policy(header):
@@ -246,6 +247,9 @@ def test_pages_error_pages_and_the_admin_carry_the_content_security_policy(web):
         response = web.fetch(ROUTER_PORT, path, headers={"X-Forwarded-Proto": "https"})
         assert response.status == status, path
         assert policy(response.headers["Content-Security-Policy"]) == POLICY, path
+        # Once each: nginx adds what Django does not send, and nothing Django does.
+        assert response.headers.get_all("X-Content-Type-Options") == ["nosniff"], path
+        assert response.headers.get_all("Cross-Origin-Resource-Policy") == ["same-origin"], path
 
 
 def test_router_port_redirects_what_the_router_marks_as_plain_http(web):
@@ -296,6 +300,17 @@ def test_hashed_static_files_are_served_by_nginx_and_cached_for_a_year(web):
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     # nginx answered: no time spent in gunicorn ("-" in the log's upstream field).
     assert web.access_log_lines(f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
+
+
+def test_static_files_carry_nosniff_and_same_origin_like_the_pages_on_every_port(web):
+    stylesheet = hashed_stylesheet(web, "/", r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"')
+    for response in (web.fetch(ROUTER_PORT, stylesheet),
+                     web.fetch(4001, stylesheet, proxy_client=CLIENT, host=BALANCER),
+                     web.fetch(ROUTER_PORT, "/static/no-such-file.css")):
+        assert response.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+        assert response.headers.get_all("Cross-Origin-Resource-Policy") == ["same-origin"]
+    # The location's own header still comes beside them.
+    assert web.fetch(ROUTER_PORT, stylesheet).headers["Cache-Control"].endswith("immutable")
 
 
 def test_static_files_are_compressed_for_clients_that_accept_it(web):

@@ -135,13 +135,14 @@ WSGI_APPLICATION = '{{ cookiecutter.project_slug }}.wsgi.application'
 
 # Database
 # https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings/#databases
-# Convox sets DATABASE_URL for a linked database or a resource; without it the project
-# runs on a SQLite file, so a laptop needs nothing else. Connections are kept for ten
-# minutes and checked before reuse, so a restarted database costs no failed request.
+# Convox sets DATABASE_URL for a linked database or a resource; without it (or empty, as
+# for the other variables here) the project runs on a SQLite file, so a laptop needs
+# nothing else. Connections are kept for ten minutes and checked before reuse, so a
+# restarted database costs no failed request.
 
 DATABASES = {
-    'default': dj_database_url.config(
-        default=f'sqlite:///{BASE_DIR / "db.sqlite3"}',
+    'default': dj_database_url.parse(
+        os.environ.get('DATABASE_URL') or f'sqlite:///{BASE_DIR / "db.sqlite3"}',
         conn_max_age=600,
         conn_health_checks=True,
     ),
@@ -348,8 +349,9 @@ SECURE_HSTS_PRELOAD = True
 {%- else %}
 # https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/csp/
 {%- endif %}
-# Browsers load scripts, styles, images and fonts only from this site and run no inline
-# script. Enforced, not report-only: the project's templates and Django's admin need
+# Nothing by default ('none'), then what pages use, from this site only: scripts, styles,
+# images, fonts and the admin's requests back to the site; no inline script, no plugin,
+# no framing. Enforced, not report-only: the project's templates and Django's admin need
 # nothing more (no inline script or style, nothing from another site; the template's
 # browser test sees no violation), so the policy blocks only what an attacker injects. A
 # page that needs more (a CDN, an analytics script) adds that source to a directive here.
@@ -357,9 +359,13 @@ SECURE_HSTS_PRELOAD = True
 
 CONTENT_SECURITY_POLICY = {
     'DIRECTIVES': {
-        'default-src': [SELF],
+        'default-src': [NONE],
+        'script-src': [SELF],
+        'style-src': [SELF],
+        'img-src': [SELF],
+        'font-src': [SELF],
+        'connect-src': [SELF],
         'base-uri': [NONE],
-        'object-src': [NONE],
         'form-action': [SELF],
         'frame-ancestors': [NONE],
     },
@@ -367,9 +373,13 @@ CONTENT_SECURITY_POLICY = {
 {%- else %}
 
 SECURE_CSP = {
-    'default-src': [CSP.SELF],
+    'default-src': [CSP.NONE],
+    'script-src': [CSP.SELF],
+    'style-src': [CSP.SELF],
+    'img-src': [CSP.SELF],
+    'font-src': [CSP.SELF],
+    'connect-src': [CSP.SELF],
     'base-uri': [CSP.NONE],
-    'object-src': [CSP.NONE],
     'form-action': [CSP.SELF],
     'frame-ancestors': [CSP.NONE],
 }

@@ -109,3 +109,11 @@ class SettingsTests(SimpleTestCase):
             self.assertRaisesMessage(ImproperlyConfigured, 'SECRET_KEY is not set'),
         ):
             runpy.run_path(str(settings_file))
+
+    def test_an_empty_database_url_means_the_sqlite_default(self):
+        # `DATABASE_URL=` in .env or a shell counts as unset, as for the other variables.
+        settings_file = Path(__file__).with_name('settings.py')
+        with mock.patch.dict(os.environ, {'DATABASE_URL': ''}):
+            database = runpy.run_path(str(settings_file))['DATABASES']['default']
+        self.assertEqual(database['ENGINE'], 'django.db.backends.sqlite3')
+        self.assertEqual(Path(database['NAME']), settings_file.parent.parent / 'db.sqlite3')
