@@ -212,12 +212,12 @@ def test_every_combination_links_an_official_database_image_that_gives_compose_i
     database = services["database"]
     env = dict(entry.split("=", 1) for entry in database["environment"])
     if row[1] == "mysql":
-        assert database["image"] == "mariadb:11.8"
+        assert database["image"] == "docker.io/library/mariadb:11.8"
         assert link_url(database) == "mysql://root:password@database:3306/app"
         # The official image makes that database and root password from MARIADB_*.
         assert (env["MARIADB_ROOT_PASSWORD"], env["MARIADB_DATABASE"]) == ("password", "app")
     else:
-        assert database["image"] == "postgres:17"
+        assert database["image"] == "docker.io/library/postgres:17"
         assert link_url(database) == "postgres://postgres:password@database:5432/app"
     assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
     # First-generation Convox leaves ${NAME:-default} as it is (convox_rules.check_compose).
