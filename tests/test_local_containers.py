@@ -135,12 +135,14 @@ def postgres_standin(podman, base):
         podman.build(context, "docker.io/library/postgres:17")
 
 
-def wait_for(check, seconds, process, log):
+def wait_for(check, seconds, process, exited, log):
+    """check()'s first true answer, failing at once when the compose command or one of
+    its containers (exited() names them) has stopped."""
     deadline = time.monotonic() + seconds
     while True:
-        if process.poll() is not None:
-            raise AssertionError(f"the compose command exited {process.returncode}:\n"
-                                 f"{log.read_text()[-4000:]}")
+        if process.poll() is not None or exited():
+            raise AssertionError(f"the compose command exited {process.poll()}, containers"
+                                 f" {exited()}:\n{log.read_text()[-4000:]}")
         try:
             found = check()
             if found:
@@ -178,11 +180,17 @@ def test_readme_command_serves_the_site_and_a_browser_signs_in_to_the_admin(
         up = subprocess.Popen(inside(namespace, argv), cwd=project, env=env, stdout=output,
                              stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        home = wait_for(lambda: fetch(8000, "/", namespace=namespace, timeout=5), 300, up, log)
+        project_label = f"label=io.podman.compose.project={env['COMPOSE_PROJECT_NAME']}"
+
+        def exited():
+            return podman("ps", "--all", "--filter", project_label, "--filter",
+                          "status=exited", "--format", "{{.Names}}").stdout.split()
+
+        home = wait_for(lambda: fetch(8000, "/", namespace=namespace, timeout=5), 300, up,
+                        exited, log)
         assert home.status == 200 and "Example Project is running" in home.body
         # Only web's router port is published, and only on the loopback.
-        names = podman("ps", "--filter", f"label=io.podman.compose.project="
-                       f"{env['COMPOSE_PROJECT_NAME']}", "--format", "{{.Names}}").stdout.split()
+        names = podman("ps", "--filter", project_label, "--format", "{{.Names}}").stdout.split()
         bindings = {name: json.loads(podman("inspect", "--format",
                                             "{{json .HostConfig.PortBindings}}", name).stdout)
                     for name in names}
