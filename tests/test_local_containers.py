@@ -218,7 +218,8 @@ def test_readme_command_serves_the_site_and_a_browser_signs_in_to_the_admin(
         assert done.returncode == 0, done.stderr
         seen = json.loads(done.stdout)
         assert seen["home"]["status"] == 200
-        assert "manage.py createsuperuser makes: run it first" in seen["home"]["text"]
+        assert ("To sign in to the admin, make a user first with manage.py createsuperuser."
+                in seen["home"]["text"])
         assert seen["admin"]["url"] == "http://127.0.0.1:8000/admin/"
         assert "Site administration" in seen["admin"]["title"]
         assert "sessionid" in seen["admin"]["cookies"]
