@@ -172,13 +172,13 @@ def test_readme_command_serves_the_site_and_a_browser_signs_in_to_the_admin(
     env = {**podman.env, "COMPOSE_PROJECT_NAME": f"local{secrets.token_hex(4)}",
            "BUILDAH_FORMAT": "docker"}
     namespace = namespaces("cmp")
-    argv = [tool, *start.split()[2:]]
     log = tmp_path / "compose.log"
     # The image's layers are the ones real_image built: the build inside the namespace,
     # which reaches no network, takes every step from the cache.
     with open(log, "w") as output:
-        up = subprocess.Popen(inside(namespace, argv), cwd=project, env=env, stdout=output,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+        up = subprocess.Popen(inside(namespace, [tool, *start.split()[2:]]), cwd=project,
+                              env=env, stdout=output, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     try:
         project_label = f"label=io.podman.compose.project={env['COMPOSE_PROJECT_NAME']}"
 
@@ -231,5 +231,7 @@ def test_readme_command_serves_the_site_and_a_browser_signs_in_to_the_admin(
             except subprocess.TimeoutExpired:
                 os.killpg(up.pid, signal.SIGKILL)
                 up.wait()
-        subprocess.run(inside(namespace, [tool, *COMPOSE_FILES, "down", "--volumes"]), cwd=project, env=env,
-                      capture_output=True, timeout=120)
+        # Containers, network and the web image's tag go; its layers are real_image's.
+        subprocess.run(inside(namespace, [tool, *COMPOSE_FILES, "down", "--volumes",
+                                          "--rmi", "local"]),
+                       cwd=project, env=env, capture_output=True, timeout=120)
