@@ -55,6 +55,7 @@ def visit(base_url, username, password, screenshots):
                 "status": response.status,
                 "url": page.url,
                 "heading": page.locator("h1").inner_text(),
+                "text": page.locator("body").inner_text(),
                 "h1_color": page.eval_on_selector("h1", "e => getComputedStyle(e).color"),
                 "background": page.eval_on_selector(
                     "body", "e => getComputedStyle(e).backgroundColor"),

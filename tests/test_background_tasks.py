@@ -90,7 +90,7 @@ CELERY = rows_with("background_tasks", "celery")
 def test_the_redis_link_gives_compose_the_url_the_settings_read(row, combination_projects):
     convox, compose = manifests(combination_projects[row])
     services = compose["services"]
-    assert services["redis"]["image"] == "redis:7"
+    assert services["redis"]["image"] == "docker.io/library/redis:7"
     url = link_url("redis", services["redis"])
     assert url == "redis://redis:6379/0"
     assert f"REDIS_URL={url}" in services["web"]["environment"]

@@ -201,7 +201,7 @@ def test_compose_database_is_postgres_17_and_its_link_gives_compose_the_same_url
     services = load(project, "docker-compose.yml")["services"]
     database = services["database"]
     env = dict(entry.split("=", 1) for entry in database["environment"])
-    assert database["image"] == "postgres:17"
+    assert database["image"] == "docker.io/library/postgres:17"
     assert link_url(database) == "postgres://postgres:password@database:5432/app"
     # The official image makes that user, password and database from POSTGRES_*.
     assert (env["POSTGRES_PASSWORD"], env["POSTGRES_DB"]) == ("password", "app")

@@ -83,6 +83,17 @@ def test_some_pairs_are_refused():
     assert ("6.1", "3.11") in REFUSED_PAIRS
 
 
+@pytest.mark.parametrize("series", combinations.CHOICES["django_version"])
+def test_ruff_targets_the_oldest_python_the_answers_allow_for_the_series(bake, series):
+    oldest = min((python for python in combinations.CHOICES["python_version"]
+                  if combinations.accepted(series, python)), key=combinations.version)
+    result = bake(django_version=series, python_version=oldest)
+    assert result.exit_code == 0, result.exception
+    pyproject = tomllib.loads((result.project_path / "pyproject.toml").read_text())
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + oldest.replace(".", "")
+    assert pyproject["project"]["requires-python"] == f">={oldest}"
+
+
 @pytest.mark.parametrize(("series", "python"), REFUSED_PAIRS)
 def test_a_python_too_old_for_the_series_is_refused_in_one_line(bake, capfd, series, python):
     result = bake(django_version=series, python_version=python)
@@ -212,12 +223,12 @@ def test_every_combination_links_an_official_database_image_that_gives_compose_i
     database = services["database"]
     env = dict(entry.split("=", 1) for entry in database["environment"])
     if row[1] == "mysql":
-        assert database["image"] == "mariadb:11.8"
+        assert database["image"] == "docker.io/library/mariadb:11.8"
         assert link_url(database) == "mysql://root:password@database:3306/app"
         # The official image makes that database and root password from MARIADB_*.
         assert (env["MARIADB_ROOT_PASSWORD"], env["MARIADB_DATABASE"]) == ("password", "app")
     else:
-        assert database["image"] == "postgres:17"
+        assert database["image"] == "docker.io/library/postgres:17"
         assert link_url(database) == "postgres://postgres:password@database:5432/app"
     assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
     # First-generation Convox leaves ${NAME:-default} as it is (convox_rules.check_compose).

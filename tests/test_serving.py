@@ -420,7 +420,7 @@ def test_bin_web_gives_up_on_an_unreachable_database_with_one_line(start_web, pr
     assert lines[0].startswith("bin/web: the database (") and "did not answer within 4 s" in lines[0]
 
 
-# --- a local container: `docker compose run --rm -p 8000:3000 web` with .env -----------
+# --- a local container: .env's values on the router port, as the compose run serves them ---
 
 
 def env_file_values(project):

@@ -164,7 +164,8 @@ def user_env(uv_alone, **overrides):
 def test_first_run_then_tests_and_lint_work_as_the_readme_writes_them(
         default_project, uv_alone, pre_commit_home, tmp_path):
     """A fresh bake, outside any git repository: the README's first run (all but the two
-    interactive steps), then its tests-and-lint block, each line verbatim."""
+    interactive steps), then its tests-and-lint block and its deployment check, each line
+    verbatim."""
     project = tmp_path / default_project.name
     shutil.copytree(default_project, project, ignore=shutil.ignore_patterns(
         ".venv", "db.sqlite3", "staticfiles", "__pycache__"))
@@ -185,6 +186,18 @@ def test_first_run_then_tests_and_lint_work_as_the_readme_writes_them(
         if "pre-commit run" in step:
             assert "Failed" not in done.stdout, done.stdout
     assert (project / ".git" / "hooks" / "pre-commit").exists()
+    # The section's second block: the deployment checklist with production settings, over
+    # .env's DEBUG=true, clean as written; without its DEBUG=false, .env's debug warns.
+    section = readme.split("\n## Tests and lint\n", 1)[1].split("\n## ", 1)[0]
+    [deploy_check] = section.split("```bash\n")[2].split("\n```", 1)[0].splitlines()
+    assert deploy_check.startswith("DEBUG=false ") and "check --deploy" in deploy_check
+    for step, clean in ((deploy_check, True), (deploy_check.removeprefix("DEBUG=false "), False)):
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", step], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=300)
+        output = done.stdout + done.stderr
+        assert (done.returncode == 0) is clean, f"{step}\n{output}"
+        assert ("System check identified no issues (0 silenced)." in output) is clean, output
+        assert ("security.W018" in output) is not clean, output
 
 
 @pytest.fixture(scope="module")
