@@ -188,23 +188,29 @@ def derive(pythons):
     return {kind: dict(sorted(names.items())) for kind, names in sorted(found.items())}
 
 
-def main():
+def interpreters(scratch):
+    """{group: python} for every group, in virtualenvs made in `scratch`: one per
+    requirement set, with every pin of the set installed, whatever its markers (a
+    Windows-only or older-Python package is still a name a user's project would shadow)."""
     script = load_tested_versions_script()
-    # The newest Python here runs every Django series.
-    python = script.newest_interpreter()
+    python = script.newest_interpreter()  # the newest Python here runs every Django series
     pythons = {}
+    for requirement_set in requirement_sets():
+        # Every option's packages at once: uv locked them together.
+        env_dir = Path(scratch) / requirement_set.replace(" ", "-")
+        subprocess.run([script.uv(), "venv", "--quiet", "--python", python, env_dir],
+                       check=True)
+        subprocess.run([script.uv(), "pip", "install", "--quiet", "--python", env_dir,
+                        *(pin for pin, _ in all_pins(requirement_set))], check=True)
+        for group in groups():
+            if group.partition(" + ")[0] == requirement_set:
+                pythons[group] = env_dir / "bin" / "python"
+    return pythons
+
+
+def main():
     with tempfile.TemporaryDirectory(prefix="reserved-names-") as scratch:
-        for requirement_set in requirement_sets():
-            # Every option's packages at once: uv locked them together.
-            env_dir = Path(scratch) / requirement_set.replace(" ", "-")
-            subprocess.run([script.uv(), "venv", "--quiet", "--python", python, env_dir],
-                           check=True)
-            subprocess.run([script.uv(), "pip", "install", "--quiet", "--python", env_dir,
-                            *(pin for pin, _ in all_pins(requirement_set))], check=True)
-            for group in groups():
-                if group.partition(" + ")[0] == requirement_set:
-                    pythons[group] = env_dir / "bin" / "python"
-        names = derive(pythons)
+        names = derive(interpreters(scratch))
     DATA_FILE.write_text(json.dumps(names, indent=2) + "\n")
     print(f"wrote {DATA_FILE.relative_to(TEMPLATE)}: "
           + ", ".join(f"{len(found)} {kind}" for kind, found in names.items()))

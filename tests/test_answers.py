@@ -245,26 +245,13 @@ def test_catalogue_covers_every_kind_with_enough_rows():
 
 
 @pytest.mark.slow
-def test_reserved_names_match_what_the_pinned_requirements_install(python_of):
+def test_reserved_names_match_what_the_pinned_requirements_install(tmp_path):
     """A new pin that brings a module, or a new app, fails here until the file is rewritten."""
-    import combinations
-
     spec = importlib.util.spec_from_file_location("reserved_names",
                                                   TEMPLATE / "hooks" / "reserved_names.py")
     reserved_names = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reserved_names)
-    # Each group (a set, or a set with an option answer) probed in a row that installs it.
-    pythons = {}
-    for row in combinations.COMBINATIONS:
-        answers = combinations.answers(row)
-        python = python_of(row)
-        for group in [combinations.requirement_set(row),
-                      *(f"{combinations.requirement_set(row)} + {answers[question]}"
-                        for question in combinations.OPTIONS)]:
-            pythons.setdefault(group, python)
-    assert set(reserved_names.groups()) <= set(pythons)
-    pythons = {group: pythons[group] for group in reserved_names.groups()}
-    assert reserved_names.derive(pythons) == RESERVED, (
+    assert reserved_names.derive(reserved_names.interpreters(tmp_path)) == RESERVED, (
         "run `python hooks/reserved_names.py` and commit hooks/reserved_names.json")
 
 
