@@ -226,13 +226,14 @@ def finish_health_request(connection):
 def test_4000_idle_connections_leave_health_and_the_home_page_answering(start):
     """Connections opened straight to bin/web as fast as one client can, each sending the
     first line of a request and then nothing: nginx must keep them (one that has sent
-    nothing yet, nginx 1.22 closes to make room when it runs short). With nginx's default
-    1,024 connections a worker, new connections were then closed at once ("1024
-    worker_connections are not enough"). nginx closes each idle one after
-    client_header_timeout (10 s); the test's requests all come before that.
+    nothing yet, nginx 1.22 closes to make room when it runs short). With one worker of
+    nginx's default 1,024 connections, the flood stalled at about 1,500 connections, 544
+    of them still held, and requests beside it failed ("1024 worker_connections are not
+    enough"). nginx closes each idle one after client_header_timeout (10 s); the test's
+    requests all come before that.
 
-    bin/web starts with the soft limit of 1,024 open files that Docker and Kubernetes give
-    a container: nginx.conf's worker_rlimit_nofile raises its workers' own.
+    bin/web starts with Linux's default soft limit of 1,024 open files, which a container
+    may have: nginx.conf's worker_rlimit_nofile raises its workers' own.
     """
     before = open_file_limit(1024)
     try:
