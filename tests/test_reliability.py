@@ -353,16 +353,21 @@ def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_sta
 
 def test_a_lockout_holds_on_every_container_until_axes_reset_username(start, image, database,
                                                                       unlocked):
-    """Two containers on one database: the README's unlock command frees the account."""
+    """Two containers on one database: the README's unlock command frees the account.
+    axes counts each failure under the client's address as nginx logs it (here, from the
+    balancer's PROXY header)."""
     first, second = start(through_proxy=False), start(through_proxy=False)
     second.namespace.add_address(BALANCER)
     first.namespace.add_address(BALANCER)
     assert lock_out(first) == [200] * 9 + [429]
+    env = stack.app_env(stack.socket_url(database[0]))
+    attempts = stack.manage(image, env, "axes_list_attempts").stdout.splitlines()
+    assert sorted(line.split("\t")[:2] for line in attempts) == sorted(
+        [f"198.51.100.{number}", SUPERUSER[0]] for number in range(1, 11))
     refused = sign_in(4001, proxy_client="192.0.2.44", namespace=second.namespace,
                       host=BALANCER)
     assert refused.status == 429 and "Too many failed sign-ins" in refused.body
-    stack.manage(image, stack.app_env(stack.socket_url(database[0])), "axes_reset_username",
-                 SUPERUSER[0])
+    stack.manage(image, env, "axes_reset_username", SUPERUSER[0])
     signed_in = sign_in(4001, proxy_client="192.0.2.44", namespace=second.namespace,
                         host=BALANCER)
     assert (signed_in.status, signed_in.headers["Location"]) == (302, "/admin/")
