@@ -44,7 +44,7 @@ DJANGO_PYTHON = TEMPLATE / "hooks" / "django_python.json"
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
 
 # Every bake's own requirements, besides its Django series and database driver.
-COMMON = ["dj-database-url", "gunicorn", "python-dotenv"]
+COMMON = ["dj-database-url", "django-axes", "gunicorn", "python-dotenv"]
 DRIVERS = {"postgresql": "psycopg[binary]", "mysql": "mysqlclient"}
 # What a Django series needs besides: Django 6.0 has a content security policy of its own.
 SERIES = {"5.2": ["django-csp"], "6.1": []}

@@ -7,17 +7,20 @@ namespace, to the router's port.
 """
 
 import os
+import resource
 import shutil
 import signal
 import threading
 import time
+import urllib.parse
 
 import pytest
 import stack
 from conftest import require
 from db_proxy import DatabaseProxy
-from load import THINK_TIME, WRK_REPORT, Load, wrk
-from traffic import CLIENT, ROUTER_HEADERS, sign_in
+from load import THINK_TIME, WRK_REPORT, WRK_STATUSES, Load, wrk, wrk_post
+from traffic import (BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, csrf_token,
+                     form_headers, post_form, sign_in)
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +51,7 @@ def start(image, nginx, database, namespaces, tmp_path):
         proxy.reachable()
         url = proxy.url(name) if through_proxy else stack.socket_url(name)
         started.append(stack.start(image, namespaces("rel"), stack.app_env(url),
-                                   tmp_path / "logs"))
+                                   tmp_path / f"logs-{len(started)}"))
         started[-1].proxy = proxy
         return started[-1]
 
@@ -194,3 +197,193 @@ def test_sigterm_under_load_finishes_what_was_accepted_and_refuses_new_connectio
         later[:3]
     assert web.process.returncode == 0
     assert stopped_in < 15  # well within convox.yml's 45 s termination grace
+
+
+# --- floods: of connections, of sign-ins ------------------------------------------------
+
+IDLE_CONNECTIONS = 4000
+
+
+def open_file_limit(soft):
+    """Set this process's soft RLIMIT_NOFILE (what the processes it starts inherit);
+    the previous soft limit."""
+    before, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    require(hard >= soft, f"a hard limit of {soft} open files (ulimit -Hn)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return before
+
+
+def finish_health_request(connection):
+    """Whether a connection that sent `GET /health/ HTTP/1.1` is answered 200 once the
+    rest of its request follows."""
+    try:
+        connection.sendall(f"Host: {DOMAIN}\r\nConnection: close\r\n\r\n".encode())
+        return connection.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def test_4000_idle_connections_leave_health_and_the_home_page_answering(start):
+    """Connections opened straight to bin/web as fast as one client can, each sending the
+    first line of a request and then nothing: nginx must keep them (one that has sent
+    nothing yet, nginx 1.22 closes to make room when it runs short). With one worker of
+    nginx's default 1,024 connections, the flood stalled at about 1,500 connections, 544
+    of them still held, and requests beside it failed ("1024 worker_connections are not
+    enough"). nginx closes each idle one after client_header_timeout (10 s); the test's
+    requests all come before that.
+
+    bin/web starts with Linux's default soft limit of 1,024 open files, which a container
+    may have: nginx.conf's worker_rlimit_nofile raises its workers' own.
+    """
+    before = open_file_limit(1024)
+    try:
+        web = start(through_proxy=False)
+    finally:
+        open_file_limit(before)
+    open_file_limit(max(before, IDLE_CONNECTIONS + 1000))
+    pages = [("/health/", ROUTER_HEADERS), ("/", ROUTER_HEADERS)]
+    idle = []
+    try:
+        # Requests throughout: while the idle connections pile up, and once they are all open.
+        with Load(web.namespace, PORT, pages, clients=2, timeout=5) as load:
+            opened = time.monotonic()
+            for _ in range(IDLE_CONNECTIONS):
+                try:
+                    idle.append(web.namespace.connect(PORT, timeout=5))
+                except OSError:
+                    break  # nginx accepts no more: the flood has filled it
+                idle[-1].sendall(b"GET /health/ HTTP/1.1\r\n")
+            opened = time.monotonic() - opened
+            time.sleep(2)
+        # Every idle connection is still held: each is answered once its request is whole.
+        held = sum(map(finish_health_request, idle))
+    finally:
+        for connection in idle:
+            connection.close()
+        open_file_limit(before)
+    print(f"{len(idle)} idle connections opened in {opened:.1f} s, {held} of them still "
+          f"held after; {len(load.outcomes)} requests beside them, "
+          f"{len(load.failures())} failed")
+    assert load.failures() == [], load.failures()[:3]
+    assert {o.path for o in load.outcomes} == {"/health/", "/"} and len(load.outcomes) > 100
+    assert len(idle) == held == IDLE_CONNECTIONS
+    assert "worker_connections are not enough" not in web.stderr()
+    assert web.process.poll() is None
+
+
+HOME_P99_UNDER_A_FLOOD_MS = 50
+
+
+def lock_out(web, username=SUPERUSER[0]):
+    """Ten wrong passwords for username, each from an address of its own, through the
+    first generation's balancer: the answers' statuses."""
+    return [sign_in(4001, proxy_client=f"198.51.100.{number}", namespace=web.namespace,
+                    credentials=(username, "wrong"), host=BALANCER).status
+            for number in range(1, 11)]
+
+
+@pytest.fixture
+def unlocked(image, database):
+    """Every lockout lifted after the test, for the next ones' sign-ins."""
+    yield
+    stack.manage(image, stack.app_env(stack.socket_url(database[0])), "axes_reset")
+
+
+def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_stays_under_50_ms(
+        start, unlocked, tmp_path):
+    """The superuser's account is locked out by 10 wrong passwords (django-axes: from 10
+    addresses, 9 forms back and then the 429 page, each failure hashed). Then 16
+    connections post wrong passwords for it as fast as they are answered, from one
+    address through the rack's router, for 15 s, while 8 people use the home page, each
+    thinking 100 to 200 ms between pages. Without throttling, every wrong password cost
+    PBKDF2's hashing (0.27 s of CPU here, Django 5.2) and every page took 8 to 11 s.
+
+    nginx refuses most of the flood itself (conf/nginx.conf: 6 posts at once from one
+    address, then one every 6 s), and axes the rest, without hashing: every answer is a
+    429. Measured on this two-core machine, shared with other jobs, with `pytest -s -k
+    locked_out_sign_in_flood` (5 runs): nginx refused 1.3 to 1.5 million posts in the
+    15 s, and the home page's p99 was 8 to 16 ms, its p50 1.3 to 1.5 ms. The bound
+    asserted is 50 ms. With axes alone (no limit_req), its 200 refusals a second kept gunicorn's two
+    workers busy: the home page's p50 was 73 ms, its p99 95 ms.
+    """
+    require(shutil.which("wrk"), "wrk (Debian package wrk)")
+    web = start(through_proxy=False)
+    web.namespace.add_address(BALANCER)
+    assert lock_out(web) == [200] * 9 + [429]
+    cookie, token = csrf_token(PORT, "/admin/login/", namespace=web.namespace,
+                               headers=ROUTER_HEADERS)
+    headers = {**ROUTER_HEADERS, "X-Forwarded-For": CLIENT,
+               **form_headers(cookie, f"https://{DOMAIN}", "/admin/login/")}
+    body = urllib.parse.urlencode({"username": SUPERUSER[0], "password": "wrong",
+                                   "csrfmiddlewaretoken": token, "next": "/admin/"})
+    flood_script = tmp_path / "flood.lua"
+    flood_script.write_text(WRK_STATUSES + wrk_post(body))
+    home_script = tmp_path / "home.lua"
+    home_script.write_text(WRK_REPORT + THINK_TIME)
+    results = {}
+
+    def flood():
+        results["flood"] = wrk(web.namespace, PORT, "/admin/login/?next=/admin/", headers, 16,
+                               15, str(flood_script), threads=1, host=BALANCER)
+
+    def home():
+        results["home"] = wrk(web.namespace, PORT, "/", ROUTER_HEADERS, 8, 15,
+                              str(home_script), threads=1)
+
+    runs = [threading.Thread(target=flood), threading.Thread(target=home)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    # The right password, from an address that never failed: the account stays locked.
+    locked = sign_in(4001, proxy_client="192.0.2.44", namespace=web.namespace, host=BALANCER)
+    statuses, home = results["flood"]["statuses"], results["home"]
+    print(f"sign-in flood: {statuses} in {results['flood']['seconds']:.1f} s; home page "
+          f"beside it: {home['requests']} requests, p50 {home['p50_us'] / 1000:.1f} ms, "
+          f"p99 {home['p99_us'] / 1000:.1f} ms, {home['errors']} errors")
+    # A password checked and found wrong would come back as the form again (200).
+    assert list(statuses) == ["429"] and statuses["429"] > 1000, statuses
+    assert locked.status == 429 and "Too many failed sign-ins" in locked.body
+    assert home["errors"] == 0, home
+    # Each of the 8 people thinks 200 ms at most: with answers under 100 ms they make
+    # more than 8 * 15 / 0.3 = 400 requests.
+    assert home["requests"] > 8 * 15 / (0.2 + 0.1), home
+    assert home["p99_us"] < HOME_P99_UNDER_A_FLOOD_MS * 1000, home
+
+
+def test_a_lockout_holds_on_every_container_until_axes_reset_username(start, image, database,
+                                                                      unlocked):
+    """Two containers on one database: the README's unlock command frees the account.
+    axes counts each failure under the client's address as nginx logs it (here, from the
+    balancer's PROXY header)."""
+    first, second = start(through_proxy=False), start(through_proxy=False)
+    second.namespace.add_address(BALANCER)
+    first.namespace.add_address(BALANCER)
+    assert lock_out(first) == [200] * 9 + [429]
+    env = stack.app_env(stack.socket_url(database[0]))
+    attempts = stack.manage(image, env, "axes_list_attempts").stdout.splitlines()
+    assert sorted(line.split("\t")[:2] for line in attempts) == sorted(
+        [f"198.51.100.{number}", SUPERUSER[0]] for number in range(1, 11))
+    refused = sign_in(4001, proxy_client="192.0.2.44", namespace=second.namespace,
+                      host=BALANCER)
+    assert refused.status == 429 and "Too many failed sign-ins" in refused.body
+    stack.manage(image, env, "axes_reset_username", SUPERUSER[0])
+    signed_in = sign_in(4001, proxy_client="192.0.2.44", namespace=second.namespace,
+                        host=BALANCER)
+    assert (signed_in.status, signed_in.headers["Location"]) == (302, "/admin/")
+
+
+def test_one_address_posts_the_password_reset_form_4_times_at_once_then_gets_429(web):
+    """nginx's limit (conf/nginx.conf): the reset form sends mail, and axes counts only
+    sign-ins. Another address is not held back."""
+    web.namespace.add_address(BALANCER)
+
+    def reset(client):
+        return post_form(4001, "/admin/password_reset/", "/admin/password_reset/",
+                         {"email": "nobody@example.com"}, proxy_client=client,
+                         namespace=web.namespace, host=BALANCER)
+
+    answers = [reset(CLIENT) for _ in range(6)]
+    assert [answer.status for answer in answers] == [302] * 4 + [429] * 2
+    assert "Too Many Requests" in answers[-1].body
+    assert reset("192.0.2.44").status == 302

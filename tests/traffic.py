@@ -65,23 +65,38 @@ def fetch(port, path, method="GET", headers=(), body=None, proxy_client=None,
         connection.close()
 
 
-def sign_in(port, proxy_client=CLIENT, namespace=None, origin=f"https://{DOMAIN}",
-            credentials=SUPERUSER, headers=()):
-    """Log in to the admin as a browser does: form, CSRF cookie and token, then POST.
-
-    `headers` go with both requests (say, the Host a browser on localhost:8000 sends).
-    """
-    form = fetch(port, "/admin/login/", proxy_client=proxy_client, namespace=namespace,
-                 headers=headers)
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", form.headers["Set-Cookie"]).group(1)
+def csrf_token(port, path, proxy_client=None, namespace=None, headers=(), host="127.0.0.1"):
+    """(cookie, token): the CSRF cookie and the form's token, from the form page at path."""
+    form = fetch(port, path, proxy_client=proxy_client, namespace=namespace, headers=headers,
+                 host=host)
+    cookie = re.search(r"csrftoken=([^;]+)", form.headers["Set-Cookie"]).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.body).group(1)
-    body = urllib.parse.urlencode({"username": credentials[0], "password": credentials[1],
-                                   "csrfmiddlewaretoken": token, "next": "/admin/"})
-    return fetch(port, "/admin/login/?next=/admin/", method="POST", body=body,
-                 proxy_client=proxy_client, namespace=namespace, headers={
-                     **dict(headers),
-                     "Content-Type": "application/x-www-form-urlencoded",
-                     "Cookie": f"csrftoken={csrf_cookie}",
-                     "Origin": origin,
-                     "Referer": f"{origin}/admin/login/",
-                 })
+    return cookie, token
+
+
+def form_headers(cookie, origin, form_path):
+    """What a browser sends with a form it posts: its type, the CSRF cookie, where from."""
+    return {"Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={cookie}",
+            "Origin": origin,
+            "Referer": f"{origin}{form_path}"}
+
+
+def post_form(port, form_path, action, fields, proxy_client=CLIENT, namespace=None,
+              origin=f"https://{DOMAIN}", headers=(), host="127.0.0.1"):
+    """Post a form as a browser does: the form page for its CSRF cookie and token, then
+    the POST to action. `headers` go with both requests (say, the Host a browser on
+    localhost:8000 sends); `host` is the address connected to, as for fetch."""
+    cookie, token = csrf_token(port, form_path, proxy_client, namespace, headers, host)
+    body = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token})
+    return fetch(port, action, method="POST", body=body, proxy_client=proxy_client,
+                 namespace=namespace, host=host,
+                 headers={**dict(headers), **form_headers(cookie, origin, form_path)})
+
+
+def sign_in(port, proxy_client=CLIENT, namespace=None, origin=f"https://{DOMAIN}",
+            credentials=SUPERUSER, headers=(), host="127.0.0.1"):
+    """Log in to the admin as a browser does: form, CSRF cookie and token, then POST."""
+    fields = {"username": credentials[0], "password": credentials[1], "next": "/admin/"}
+    return post_form(port, "/admin/login/", "/admin/login/?next=/admin/", fields,
+                     proxy_client, namespace, origin, headers, host)

@@ -16,3 +16,10 @@ class ClientAddressMiddleware:
         if client:
             request.META['REMOTE_ADDR'] = client
         return self.get_response(request)
+
+
+def client_address(request):
+    """The address django-axes counts failed sign-ins by (AXES_CLIENT_IP_CALLABLE): the
+    one nginx logs, which ClientAddressMiddleware, first in MIDDLEWARE, has put in
+    REMOTE_ADDR."""
+    return request.META.get('REMOTE_ADDR', '')

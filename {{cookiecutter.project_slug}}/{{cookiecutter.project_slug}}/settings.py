@@ -14,6 +14,7 @@ https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/ref/settings
 
 import os
 import urllib.parse
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +78,8 @@ INSTALLED_APPS = [
     'django.contrib.sessions',
     'django.contrib.messages',
     'django.contrib.staticfiles',
+    # Failed sign-ins counted in the database, to refuse a flood (AXES_* below).
+    'axes',
     # The project's user model (accounts/models.py): AUTH_USER_MODEL below.
     '{{ cookiecutter.project_slug }}.accounts',
 {%- if cookiecutter.background_tasks == "django-tasks" %}
@@ -110,6 +113,8 @@ MIDDLEWARE = [
     'django.contrib.auth.middleware.AuthenticationMiddleware',
     'django.contrib.messages.middleware.MessageMiddleware',
     'django.middleware.clickjacking.XFrameOptionsMiddleware',
+    # Last, as django-axes asks: turns a refused sign-in into the 429 page.
+    'axes.middleware.AxesMiddleware',
 ]
 
 ROOT_URLCONF = '{{ cookiecutter.project_slug }}.urls'
@@ -178,6 +183,38 @@ if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
 # Set before the first migrate, as Django recommends: it cannot easily change afterwards.
 
 AUTH_USER_MODEL = 'accounts.User'
+
+
+# Sign-in throttling
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# django-axes 8 counts failed sign-ins in the database, so every container sees the same
+# count. After 10 failures for one username, or from one client address, any sign-in as
+# that username or from that address is refused with templates/locked_out.html (429)
+# before a password is hashed, for 15 minutes from the 10th failure. The README says how
+# to unlock an account sooner. nginx also limits how fast one address may post the
+# sign-in and password-reset forms (conf/nginx.conf).
+
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out sign-in before ModelBackend hashes the password.
+    'axes.backends.AxesStandaloneBackend',
+    'django.contrib.auth.backends.ModelBackend',
+]
+
+AXES_FAILURE_LIMIT = 10
+
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+
+AXES_LOCKOUT_PARAMETERS = ['username', 'ip_address']
+
+AXES_LOCKOUT_TEMPLATE = 'locked_out.html'
+
+# A refused try is not recorded: a flood costs a read each, not a write to a row that
+# grows with every try (axes's default), and the lock ends on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+
+# The address nginx logs (proxy.py), whatever django-ipware, if something installs it,
+# would make of the headers.
+AXES_CLIENT_IP_CALLABLE = '{{ cookiecutter.project_slug }}.proxy.client_address'
 {%- if cookiecutter.background_tasks == "django-tasks" %}
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from unittest import mock
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import get_hasher
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
@@ -84,6 +86,49 @@ class AccountsTests(TestCase):
         )
         self.assertContains(response, 'ada@example.com')
         self.assertContains(response, f'<a href="/admin/">{escape(PROJECT_NAME)}</a>')
+
+
+# A fast hasher: these tests sign in wrongly dozens of times.
+@override_settings(STORAGES=PLAIN_STATIC_FILES,
+                   PASSWORD_HASHERS=['django.contrib.auth.hashers.MD5PasswordHasher'])
+class SignInThrottlingTests(TestCase):
+    password = 'correct-horse-battery-staple'
+
+    def setUp(self):
+        get_user_model().objects.create_user('ada', 'ada@example.com', self.password,
+                                             is_staff=True)
+
+    def sign_in(self, password, username='ada', address='203.0.113.9'):
+        # The address as nginx passes it on (proxy.py).
+        return self.client.post('/admin/login/?next=/admin/',
+                                {'username': username, 'password': password},
+                                secure=True, HTTP_X_REAL_IP=address)
+
+    def test_ten_wrong_passwords_lock_the_account_out_before_a_password_is_hashed(self):
+        hasher = type(get_hasher())
+        counted = mock.patch.object(hasher, 'verify', autospec=True, side_effect=hasher.verify)
+        with counted as verify:
+            for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+                self.assertEqual(self.sign_in('wrong').status_code, 200)
+            self.assertContains(self.sign_in('wrong'), 'Too many failed sign-ins', status_code=429)
+            self.assertEqual(verify.call_count, settings.AXES_FAILURE_LIMIT)
+            # The right password, from another address: refused, and never hashed.
+            response = self.sign_in(self.password, address='198.51.100.7')
+        self.assertContains(response, 'Try again in 15 minutes', status_code=429)
+        self.assertEqual(verify.call_count, settings.AXES_FAILURE_LIMIT)
+
+    def test_axes_reset_username_unlocks_the_account(self):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            self.sign_in('wrong')
+        call_command('axes_reset_username', 'ada', stdout=StringIO())
+        self.assertRedirects(self.sign_in(self.password), '/admin/', fetch_redirect_response=False)
+
+    def test_failures_from_one_address_lock_that_address_out_for_every_username(self):
+        for number in range(settings.AXES_FAILURE_LIMIT):
+            self.sign_in('wrong', username=f'guess{number}')
+        self.assertEqual(self.sign_in(self.password).status_code, 429)
+        self.assertRedirects(self.sign_in(self.password, address='198.51.100.7'), '/admin/',
+                             fetch_redirect_response=False)
 
 
 class ProxyTests(SimpleTestCase):
