@@ -187,7 +187,8 @@ def test_every_combination_renders_its_choices(row, combination_projects):
     convox = yaml.safe_load((project / "convox.yml").read_text())
     assert convox["resources"]["database"]["type"] == {"postgresql": "postgres",
                                                        "mysql": "mariadb"}[database]
-    for text in (settings, (project / "README.md").read_text(), (project / ".env").read_text()):
+    documents = [project / "README.md", *(project / "docs").glob("*.md"), project / ".env"]
+    for text in [settings, *(path.read_text() for path in documents)]:
         assert "\n\n\n\n" not in text and "{%" not in text and "{{" not in text
 
 

@@ -305,10 +305,10 @@ def test_teammate_reaches_the_home_page_and_the_admin_on_runserver(teammate, nam
 
 
 @pytest.mark.slow
-def test_bin_web_runs_from_the_clone_as_the_readme_says(teammate, namespaces, nginx):
+def test_bin_web_runs_from_the_clone_as_docs_container_says(teammate, namespaces, nginx):
     clone, env, _ = teammate
-    readme = (clone / "README.md").read_text()
-    steps = readme_block(readme, "## Run `bin/web` without Docker")
+    steps = readme_block((clone / "docs" / "container.md").read_text(),
+                         "## Run `bin/web` without Docker")
     assert steps[-1] == "bin/web"
     namespace = namespaces()
     server = namespace.popen(["bash", "-euo", "pipefail", "-c", "\n".join(steps)], cwd=clone,
