@@ -86,7 +86,8 @@ def code_change_rebuilds(engine, projects, rounds):
         for image, (project, figures) in projects.items():
             views = project / "exampleapp" / "views.py"
             views.write_text(views.read_text() + f"\n# code-only change {number}\n")
-            figures["code_change_build_s"].append(timed(lambda: engine.build(project, image))[1])
+            build = lambda project=project, image=image: engine.build(project, image)
+            figures["code_change_build_s"].append(timed(build)[1])
 
 
 def timed(action):

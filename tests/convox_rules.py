@@ -511,8 +511,8 @@ def _domain(where, value, _doc):
         return []  # YAML's null: yaml.v2 leaves the field empty
     entries = value if isinstance(value, list) else [value]
     if not all(isinstance(entry, str) for entry in entries):
-        return [f"{where}: {value!r} must be text or a list of text (quote it), or the rack"
-                " refuses the manifest (unknown type for service domain)"]
+        return [(f"{where}: {value!r} must be text or a list of text (quote it), or the rack"
+                 " refuses the manifest (unknown type for service domain)")]
     return [f"{where}: {name!r} must be a lowercase host name (Kubernetes Ingress hosts are)"
             for entry in entries for name in _domain_names(entry)
             if not (INTERPOLATION.fullmatch(name) or HOST_NAME.fullmatch(name))]

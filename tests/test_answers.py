@@ -496,8 +496,8 @@ def test_a_name_with_no_letter_or_digit_is_refused_by_the_hook_in_the_current_fo
                           env={**os.environ, "HOME": str(tmp_path)})
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
-        "ERROR: project_slug: '(none)' could not be made from project_name '!!!', which has"
-        " no letter or digit: type a slug; for example: mysite"]
+        ("ERROR: project_slug: '(none)' could not be made from project_name '!!!', which has"
+         " no letter or digit: type a slug; for example: mysite")]
     assert done.stdout.splitlines() == ["Hook script failed (exit status: 1)"]
     assert list(here.iterdir()) == []
 

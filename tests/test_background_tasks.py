@@ -19,6 +19,7 @@ import pytest
 import yaml
 from combinations import COMBINATIONS, row_id, rows_with
 from conftest import mariadb_url, mysql_client, project_env, require
+from project_files import link_url
 
 REDIS = ("127.0.0.1", 6379)
 WITH_TASKS = [row for row in COMBINATIONS if row[3] != "none"]
@@ -72,15 +73,6 @@ def test_the_worker_reads_what_web_reads_and_takes_no_traffic(row, combination_p
     expected = {"django-tasks": "python manage.py db_worker --no-reload",
                 "celery": "celery --app exampleproject worker --loglevel INFO"}[row[3]]
     assert worker["command"] == expected
-
-
-def link_url(name, service):
-    """The NAME_URL a first-generation link builds (rack pkg/manifest1/service.go,
-    linkArgs): a user and password only when the linked service sets one."""
-    env = dict(entry.split("=", 1) for entry in service["environment"])
-    user = env.get("LINK_USERNAME", ""), env.get("LINK_PASSWORD", "")
-    userinfo = f"{user[0]}:{user[1]}@" if any(user) else ""
-    return f"{env['LINK_SCHEME']}://{userinfo}{name}:{env['LINK_PORT']}{env.get('LINK_PATH', '')}"
 
 
 CELERY = rows_with("background_tasks", "celery")

@@ -13,8 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import (COOKIECUTTER, CUSTOM_ANSWERS, TEMPLATE, UV, make_venv, path_with_pythons,
-                      require, text_files)
+from conftest import (
+    COOKIECUTTER,
+    CUSTOM_ANSWERS,
+    TEMPLATE,
+    UV,
+    make_venv,
+    path_with_pythons,
+    require,
+    text_files,
+)
 from cookiecutter.environment import StrictEnvironment
 
 STARTPROJECT_FILES = [

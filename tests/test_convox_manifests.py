@@ -1,15 +1,13 @@
 """The files Convox reads: Dockerfile, .dockerignore, docker-compose.yml (first
 generation) and convox.yml (today's racks), linted and held to Convox's rules."""
 
-import ast
 import re
 import runpy
 import subprocess
 
 import container
-import yaml
-from conftest import PROJECT_VARIABLES
 import pytest
+from conftest import PROJECT_VARIABLES
 from convox_rules import (
     ManifestRefused,
     check_compose,
@@ -18,79 +16,16 @@ from convox_rules import (
     minimum_postgres,
     service_domains,
 )
-
-# A default the code computes (say, from another variable): the manifest declares NAME=,
-# which the code reads as unset.
-COMPUTED = object()
-
-# Set by the rack or the operating system, never by the app's environment.
-# PORT from convox.yml's `port:`; RELEASE in every process (convox/convox
-# provider/k8s/helpers.go; convox/rack provider/aws/formation/service.json.tmpl and, for
-# the first generation, provider/aws/lambda/formation/handler/ecs.go). Resources add
-# NAME_URL below.
-SET_BY_THE_RACK = {"PORT", "RELEASE"}
-SET_BY_THE_SYSTEM = {"TMPDIR", "PWD"}
-
-
-def _literal(node):
-    if isinstance(node, ast.Constant):
-        return "" if node.value is None else str(node.value)
-    return COMPUTED
-
-
-def _python_reads(tree):
-    """{NAME: default} for os.environ.get / os.getenv / os.environ[...] and env_list()."""
-    found = {}
-    for node in ast.walk(tree):
-        default = None
-        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
-            # os.environ.get('NAME') or 'default'
-            node, default = node.values[0], _literal(node.values[-1])
-        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-            key = node.slice
-        elif isinstance(node, ast.Call) and ast.unparse(node.func) == "dj_database_url.config":
-            key = ast.Constant("DATABASE_URL")  # dj-database-url's own default variable
-        elif isinstance(node, ast.Call) and node.args and ast.unparse(node.func) in (
-                "os.environ.get", "os.getenv", "env_list"):
-            key = node.args[0]
-            if default is None and len(node.args) > 1:
-                default = _literal(node.args[1])
-        else:
-            continue
-        # A name passed in (env_list's own body) is counted where env_list is called.
-        if isinstance(key, ast.Constant) and (default is not None or key.value not in found):
-            found[key.value] = default
-    return found
-
-
-def variables_read(project):
-    """Every environment variable the project reads, with the default the code gives it.
-
-    From the Python the container runs (settings, gunicorn.conf.py, the project package)
-    and from bin/web. The default is the text used when the variable is unset, None when
-    there is none, COMPUTED when the code works it out.
-    """
-    package = project / project.name
-    found = {}
-    for path in [project / "gunicorn.conf.py", *sorted(package.glob("*.py"))]:
-        for name, default in _python_reads(ast.parse(path.read_text())).items():
-            if found.get(name) is None:
-                found[name] = default
-    script = (project / "bin" / "web").read_text()
-    for name, default in re.findall(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}", script):
-        if found.get(name) is None:
-            found[name] = default or None
-    return found
-
-
-def declared(manifest_web):
-    """{NAME: default or None} from a convox.yml service's environment."""
-    entries = (entry.split("=", 1) for entry in manifest_web.get("environment", []))
-    return {entry[0]: entry[1] if len(entry) == 2 else None for entry in entries}
-
-
-def load(project, name):
-    return yaml.safe_load((project / name).read_text())
+from project_files import (
+    COMPUTED,
+    SET_BY_THE_SYSTEM,
+    assert_convox_yml_declares_every_variable_read,
+    assert_readme_lists_every_variable_read,
+    declared,
+    link_url,
+    load,
+    variables_read,
+)
 
 
 def gunicorn_settings(project):
@@ -190,23 +125,16 @@ def test_compose_file_is_the_seeds_manifest_with_a_health_check(default_project)
     assert {"SECRET_KEY", "DEBUG", "MIGRATE_ON_START"} <= set(web["environment"])
 
 
-def link_url(database):
-    """The DATABASE_URL a first-generation link builds (rack pkg/manifest1, linkArgs)."""
-    env = dict(entry.split("=", 1) for entry in database["environment"])
-    return (f"{env['LINK_SCHEME']}://{env['LINK_USERNAME']}:{env['LINK_PASSWORD']}"
-            f"@database:{env['LINK_PORT']}{env['LINK_PATH']}")
-
-
 def test_compose_database_is_postgres_17_and_its_link_gives_compose_the_same_url(project):
     services = load(project, "docker-compose.yml")["services"]
     database = services["database"]
     env = dict(entry.split("=", 1) for entry in database["environment"])
     assert database["image"] == "docker.io/library/postgres:17"
-    assert link_url(database) == "postgres://postgres:password@database:5432/app"
+    assert link_url("database", database) == "postgres://postgres:password@database:5432/app"
     # The official image makes that user, password and database from POSTGRES_*.
     assert (env["POSTGRES_PASSWORD"], env["POSTGRES_DB"]) == ("password", "app")
     assert env.get("POSTGRES_USER", "postgres") == env["LINK_USERNAME"]
-    assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
+    assert f"DATABASE_URL={link_url('database', database)}" in services["web"]["environment"]
 
 
 def test_env_file_gives_every_value_compose_requires(project):
@@ -226,23 +154,6 @@ def test_convox_yml_web_declares_every_variable_the_project_reads(project):
     assert_convox_yml_declares_every_variable_read(project)
 
 
-def assert_convox_yml_declares_every_variable_read(project):
-    """Each variable the project reads is in web's environment, with the code's default."""
-    manifest = load(project, "convox.yml")
-    web = manifest["services"]["web"]
-    given = SET_BY_THE_RACK | {f"{name.upper()}_URL" for name in web["resources"]}
-    read = {name: default for name, default in variables_read(project).items()
-            if name not in given | SET_BY_THE_SYSTEM}
-    env = declared(web)
-    assert sorted(env) == sorted(read)
-    for name, default in read.items():
-        if default is COMPUTED:
-            assert env[name] == "", f"{name}: the code computes its default; declare {name}="
-        elif default:
-            assert env[name] == default, f"{name}: the code's default is {default!r}"
-    assert env["SECRET_KEY"] is None  # required: no default in the manifest
-
-
 def test_the_variable_reader_sees_what_settings_read(default_project):
     read = variables_read(default_project)
     assert read["ALLOWED_HOSTS"] == "example.com,localhost,127.0.0.1,[::1]"
@@ -260,14 +171,6 @@ def test_tests_never_inherit_a_variable_the_project_reads(default_project):
 
 def test_readme_lists_every_variable_the_project_reads(project):
     assert_readme_lists_every_variable_read(project)
-
-
-def assert_readme_lists_every_variable_read(project):
-    """docs/configuration.md, which the README links for every variable."""
-    reference = (project / "docs" / "configuration.md").read_text()
-    assert "(docs/configuration.md)" in (project / "README.md").read_text()
-    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", reference, re.MULTILINE))
-    assert table == set(variables_read(project)) - SET_BY_THE_SYSTEM
 
 
 def test_convox_yml_builds_only_once_secret_key_is_set(project):

@@ -13,8 +13,8 @@ import container
 import pytest
 from combinations import COMBINATIONS, row_id, rows_with
 from conftest import require, run
+from project_files import env_example_entries
 from s3_server import REGION, S3Server, moto_server
-from test_team_workflow import env_example_entries
 
 # An s3 row of each Django series, one on PostgreSQL and one on MariaDB.
 S3_ROWS = [row for row in rows_with("media_storage", "s3")

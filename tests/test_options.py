@@ -11,7 +11,6 @@ Django series' own startapp and startproject make.
 import ast
 import itertools
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -29,7 +28,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
-from test_convox_manifests import (
+from project_files import (
     assert_convox_yml_declares_every_variable_read,
     assert_readme_lists_every_variable_read,
     link_url,
@@ -225,13 +224,13 @@ def test_every_combination_links_an_official_database_image_that_gives_compose_i
     env = dict(entry.split("=", 1) for entry in database["environment"])
     if row[1] == "mysql":
         assert database["image"] == "docker.io/library/mariadb:11.8"
-        assert link_url(database) == "mysql://root:password@database:3306/app"
+        assert link_url("database", database) == "mysql://root:password@database:3306/app"
         # The official image makes that database and root password from MARIADB_*.
         assert (env["MARIADB_ROOT_PASSWORD"], env["MARIADB_DATABASE"]) == ("password", "app")
     else:
         assert database["image"] == "docker.io/library/postgres:17"
-        assert link_url(database) == "postgres://postgres:password@database:5432/app"
-    assert f"DATABASE_URL={link_url(database)}" in services["web"]["environment"]
+        assert link_url("database", database) == "postgres://postgres:password@database:5432/app"
+    assert f"DATABASE_URL={link_url('database', database)}" in services["web"]["environment"]
     # First-generation Convox leaves ${NAME:-default} as it is (convox_rules.check_compose).
     assert not any(":-" in entry for entry in services["web"]["environment"])
 

@@ -19,8 +19,17 @@ import stack
 from conftest import require
 from db_proxy import DatabaseProxy
 from load import THINK_TIME, WRK_REPORT, WRK_STATUSES, Load, wrk, wrk_post
-from traffic import (BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, csrf_token,
-                     form_headers, post_form, sign_in)
+from traffic import (
+    BALANCER,
+    CLIENT,
+    DOMAIN,
+    ROUTER_HEADERS,
+    SUPERUSER,
+    csrf_token,
+    form_headers,
+    post_form,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 

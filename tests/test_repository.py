@@ -77,3 +77,10 @@ def test_what_the_tests_and_the_bakes_both_install_is_at_the_tested_version():
     assert {"django", "sentry-sdk", "pytest"} <= set(shared)
     assert {package: version for package, version in shared.items()
             if version not in baked[package]} == {}
+
+
+def test_the_templates_own_code_passes_its_linter(tools):
+    """The hooks, the tests and the benchmarks, by the rules in pyproject.toml."""
+    done = subprocess.run([tools["ruff"], "check", "."], cwd=TEMPLATE, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

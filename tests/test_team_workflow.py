@@ -15,22 +15,7 @@ import time
 import pytest
 import traffic
 from conftest import TEMPLATE, checkout, project_env, readme_block
-from test_convox_manifests import SET_BY_THE_SYSTEM, variables_read
-
-
-def env_example_entries(text):
-    """{name: (reason, value, commented_out)} from .env.example's entries."""
-    entries = {}
-    lines = text.splitlines()
-    for number, line in enumerate(lines):
-        match = re.fullmatch(r"(# )?([A-Z][A-Z0-9_]*)=(.*)", line)
-        if not match:
-            continue
-        above = lines[number - 1] if number else ""
-        is_prose = above.startswith("# ") and not re.fullmatch(r"# [A-Z][A-Z0-9_]*=.*", above)
-        reason = above[2:] if is_prose else ""
-        entries[match.group(2)] = (reason, match.group(3), bool(match.group(1)))
-    return entries
+from project_files import SET_BY_THE_SYSTEM, env_example_entries, variables_read
 
 
 def test_env_example_lists_every_variable_the_project_reads_and_no_other(project):
