@@ -93,6 +93,18 @@ def test_ruff_targets_the_oldest_python_the_answers_allow_for_the_series(bake, s
     assert pyproject["project"]["requires-python"] == f">={oldest}"
 
 
+@pytest.mark.parametrize("series", combinations.CHOICES["django_version"])
+def test_every_django_documentation_link_names_the_baked_series(bake, series):
+    result = bake(django_version=series, background_tasks="django-tasks", error_reports="sentry")
+    assert result.exit_code == 0, result.exception
+    links = {path.relative_to(result.project_path): re.findall(
+        r"docs\.djangoproject\.com/en/([^/]+)/", path.read_text())
+        for path in result.project_path.rglob("*") if path.is_file()
+        and path.suffix in {".py", ".md", ".toml", ".yml", ".html", ".example"}}
+    assert sum(map(len, links.values())) >= 5
+    assert {path: found for path, found in links.items() if set(found) - {series}} == {}
+
+
 @pytest.mark.parametrize(("series", "python"), REFUSED_PAIRS)
 def test_a_python_too_old_for_the_series_is_refused_in_one_line(bake, capfd, series, python):
     result = bake(django_version=series, python_version=python)

@@ -179,7 +179,7 @@ if DATABASES['default']['ENGINE'] == 'django.db.backends.postgresql':
 
 
 # Custom user model
-# https://docs.djangoproject.com/en/5.2/topics/auth/customizing/#substituting-a-custom-user-model
+# https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/auth/customizing/#substituting-a-custom-user-model
 # Set before the first migrate, as Django recommends: it cannot easily change afterwards.
 
 AUTH_USER_MODEL = 'accounts.User'

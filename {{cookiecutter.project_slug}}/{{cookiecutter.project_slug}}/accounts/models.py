@@ -2,7 +2,7 @@
 
 Django recommends a custom user model for every new project: switching to one after the
 first migrate means rewriting migrations and moving data by hand.
-https://docs.djangoproject.com/en/5.2/topics/auth/customizing/#using-a-custom-user-model-when-starting-a-project
+https://docs.djangoproject.com/en/{{ cookiecutter.django_version }}/topics/auth/customizing/#using-a-custom-user-model-when-starting-a-project
 """
 
 from django.contrib.auth.models import AbstractUser
