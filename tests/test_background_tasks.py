@@ -62,7 +62,9 @@ def test_the_worker_reads_what_web_reads_and_takes_no_traffic(row, combination_p
     assert worker["resources"] == web["resources"]
     assert worker["build"] == web["build"] == "."
     assert not {"port", "domain", "health", "liveness", "startupProbe"} & set(worker)
-    assert worker["scale"] == {"count": 1, "memory": 512}
+    # One worker (`convox scale worker` adds more), with web's memory: the same image.
+    assert worker["scale"]["count"] == 1
+    assert worker["scale"]["memory"] == web["scale"]["memory"]
     assert worker["termination"]["grace"] == 120
     first = compose["services"]
     assert first["worker"]["environment"] == first["web"]["environment"]

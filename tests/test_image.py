@@ -26,7 +26,7 @@ from pathlib import Path
 import container
 import psycopg
 import pytest
-from conftest import POSTGRES, project_env, require
+from conftest import POSTGRES, TEMPLATE, project_env, require
 from podman import SOCKET_DIR, database_url, steps_from_cache
 from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
@@ -235,6 +235,18 @@ http {{
         process.wait(10)
 
 
+STYLESHEET = (TEMPLATE / "{{cookiecutter.project_slug}}" / "{{cookiecutter.app_name}}" / "static"
+              / "{{cookiecutter.app_name}}" / "style.css")
+
+
+def stylesheet_colour(selector, prop):
+    """The app stylesheet's `prop: #rrggbb` for `selector`, as a browser computes it."""
+    rule = re.search(rf"^{selector} \{{(.*?)^\}}", STYLESHEET.read_text(), re.MULTILINE | re.DOTALL)
+    red, green, blue = bytes.fromhex(re.search(rf"^\s*{prop}: #([0-9a-f]{{6}});", rule.group(1),
+                                               re.MULTILINE).group(1))
+    return f"rgb({red}, {green}, {blue})"
+
+
 def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin_with_no_csp_violation(
         web, router, tmp_path_factory):
     require(Path("/usr/bin/chromium").exists(), "Chromium (Debian package chromium)")
@@ -248,8 +260,8 @@ def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin_with_no_cs
     assert home["status"] == 200
     assert home["heading"] == "Example Project is running"
     # The colours style.css gives, not the browser's defaults: the stylesheet applied.
-    assert home["h1_color"] == "rgb(11, 79, 108)"
-    assert home["background"] == "rgb(245, 247, 250)"
+    assert home["h1_color"] == stylesheet_colour("h1", "color")
+    assert home["background"] == stylesheet_colour("body", "background")
     assert any(re.search(r"/static/exampleapp/style\.[0-9a-f]{12}\.css$", href or "")
                for href in home["stylesheets"])
     assert admin["url"] == f"{router}/admin/"
