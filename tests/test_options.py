@@ -11,8 +11,10 @@ Django series' own startapp and startproject make.
 import ast
 import itertools
 import json
+import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -201,6 +203,41 @@ def test_every_combination_renders_its_choices(row, combination_projects):
     documents = [project / "README.md", *(project / "docs").glob("*.md"), project / ".env"]
     for text in [settings, *(path.read_text() for path in documents)]:
         assert "\n\n\n\n" not in text and "{%" not in text and "{{" not in text
+
+
+# Loads settings.py and gunicorn.conf.py as the container does, once with the variables
+# unset and once with each set to the empty string, and prints what each load set.
+EMPTY_PROBE = """
+import json, os, runpy, sys
+project, names = sys.argv[1], json.loads(sys.argv[2])
+def loaded():
+    found = {}
+    for prefix, path in (('', f'{project}/settings.py'), ('gunicorn.', 'gunicorn.conf.py')):
+        for key, value in runpy.run_path(path).items():
+            if key[:1].isalpha() and isinstance(value, (str, int, float, bool, list, tuple, dict)):
+                found[prefix + key] = repr(value)
+    return found
+os.environ['SECRET_KEY'] = 'k' * 50
+unset = loaded()
+os.environ.update(dict.fromkeys(names, ''))
+print(json.dumps([unset, loaded()]))
+"""
+
+
+@pytest.mark.parametrize("row", COMBINATIONS, ids=map(row_id, COMBINATIONS))
+def test_an_empty_variable_means_what_an_unset_one_does(row, combination_projects, python_of,
+                                                        tmp_path):
+    """Every variable the project reads but SECRET_KEY: a rack's `NAME=` in convox.yml, or
+    an empty line in .env, gives the defaults the code has for the unset variable."""
+    project = tmp_path / combination_projects[row].name
+    shutil.copytree(combination_projects[row], project,
+                    ignore=shutil.ignore_patterns(".env", ".venv", "db.sqlite3"))
+    names = sorted(set(variables_read(project)) - {"SECRET_KEY", "PORT", "TMPDIR", "PWD"})
+    done = run(python_of(row), "-c", EMPTY_PROBE, project.name, json.dumps(names), cwd=project,
+               env={name: value for name, value in os.environ.items() if name not in names})
+    unset, empty = json.loads(done.stdout)
+    assert {key: (unset.get(key), value) for key, value in empty.items()
+            if unset.get(key) != value} == {}
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import gc
 import os
 
 # Two processes suit a container with one or two CPUs; raise WEB_CONCURRENCY with them.
-workers = int(os.environ.get('WEB_CONCURRENCY', '2'))
+workers = int(os.environ.get('WEB_CONCURRENCY') or '2')
 
 # Load the app before forking: an app that cannot start stops bin/web at once, the
 # socket appears only once the app is ready, and the workers share its memory.

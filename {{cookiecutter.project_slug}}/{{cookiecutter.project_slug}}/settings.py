@@ -242,7 +242,7 @@ TASKS = {
 # resource (or the first generation's linked redis container) sets REDIS_URL; without it,
 # a Redis on this machine.
 
-CELERY_BROKER_URL = os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')
+CELERY_BROKER_URL = os.environ.get('REDIS_URL') or 'redis://127.0.0.1:6379/0'
 
 # Celery 5: a task is acknowledged when it ends, not when the worker takes it (ACKS_LATE),
 # and a task whose worker process dies goes back to the queue (REJECT_ON_WORKER_LOST): a
