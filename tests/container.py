@@ -156,5 +156,5 @@ def build(context, workdir, env):
         elif keyword == "CMD":
             image.cmd = json.loads(arguments)
         # FROM, WORKDIR, USER, EXPOSE and HEALTHCHECK change nothing in the folder;
-        # test_convox_manifests.py checks them as written.
+        # test_dockerfile.py checks them as written.
     return image

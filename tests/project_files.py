@@ -6,6 +6,7 @@ import ast
 import re
 
 import yaml
+from convox_rules import minimum_postgres
 
 # A default the code computes (say, from another variable): the manifest declares NAME=,
 # which the code reads as unset.
@@ -128,3 +129,7 @@ def assert_readme_lists_every_variable_read(project):
     assert "(docs/configuration.md)" in (project / "README.md").read_text()
     table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", reference, re.MULTILINE))
     assert table == set(variables_read(project)) - SET_BY_THE_SYSTEM
+
+
+def pinned_minimum_postgres(project):
+    return minimum_postgres((project / "pyproject.toml").read_text())

@@ -129,7 +129,7 @@ def assert_one_problem(problems, expected):
 # --- docker-compose.yml (generation 1) -------------------------------------------------
 
 
-# The pinned series the checker is run with in test_convox_manifests.py.
+# The pinned series the checker is run with in test_compose_manifest.py and test_convox_yml.py.
 MINIMUM = 14
 
 
