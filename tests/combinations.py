@@ -4,7 +4,7 @@ python_version, and the options (background_tasks, media_storage, error_reports)
 One table, read by every module that does something per combination. It holds every
 value of each question at least once; every pair of values from two of the first three
 that the pre-generation hook accepts; and every option answer with each Django series and
-each database (test_options.py proves all three). Each requirement set has every option
+each database (test_combinations.py proves all three). Each requirement set has every option
 answer in some row, so the rows' virtualenvs hold every package a bake can pin. The first
 row is the default bake; the row of SERVED is also built as an image and served, with
 every option off.
@@ -74,6 +74,8 @@ ONE_PER_SET = []
 for _row in COMBINATIONS:
     if requirement_set(_row) not in map(requirement_set, ONE_PER_SET):
         ONE_PER_SET.append(_row)
+# Their test ids: the sets' keys ("6.1-mysql").
+SET_IDS = [requirement_set(row).replace(" ", "-") for row in ONE_PER_SET]
 
 
 def tested_versions_script():

@@ -3,7 +3,7 @@ runs what the project queues and, stopped with SIGTERM mid-task, loses nothing.
 
 The end-to-end runs start the worker with the command convox.yml gives it, against the
 machine's PostgreSQL or MariaDB and Redis: one per backend, django-tasks on Django 5.2 (the
-backport) with MariaDB, Celery on 6.1 with PostgreSQL. test_options.py runs the other
+backport) with MariaDB, Celery on 6.1 with PostgreSQL. test_database_servers.py runs the other
 series and database of each through migrate and the project's own tests.
 """
 
