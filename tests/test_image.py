@@ -26,7 +26,16 @@ from pathlib import Path
 import container
 import psycopg
 import pytest
-from conftest import POSTGRES, TEMPLATE, project_env, require
+from combinations import SERVED
+from conftest import (
+    MARIADB_SOCKET,
+    POSTGRES,
+    TEMPLATE,
+    mariadb_url,
+    mysql_client,
+    project_env,
+    require,
+)
 from podman import SOCKET_DIR, database_url, steps_from_cache
 from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
@@ -67,12 +76,41 @@ def start(podman, image, namespace, database, url=database_url, sockets=SOCKET_D
     return Web(name, namespace, database)
 
 
+# The two ends of the table of combinations: the default bake (Django 5.2, one stage) on
+# PostgreSQL, and combinations.SERVED (Django 6.1, the mysql answer, two stages) on the
+# machine's MariaDB, its Unix socket mounted in. A test marked on_each_bake runs on both,
+# the default's first; the others build or read the default bake alone.
+on_each_bake = pytest.mark.parametrize("real_image", ["default", "mysql"], indirect=True,
+                                       scope="module")
+MYSQL_IMAGES = set()  # the tags real_image built from the mysql bake
+
+
 @pytest.fixture(scope="module")
-def web(podman, real_image, namespaces, fresh_database):
+def real_image(request, podman, real_image):
+    """The served bake built from its Dockerfile unchanged: conftest.real_image's default
+    bake, or the 6.1 + mysql bake."""
+    if getattr(request, "param", "default") == "default":
+        yield real_image
+        return
+    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+    podman.build(request.getfixturevalue("combination_projects")[SERVED], tag)
+    podman.keep_dependencies(tag)
+    MYSQL_IMAGES.add(tag)
+    yield tag
+    podman("rmi", tag, check=False)
+
+
+@pytest.fixture(scope="module")
+def web(request, podman, real_image, namespaces):
     namespace = namespaces("img")
     namespace.add_address(BALANCER)
     try:
-        yield start(podman, real_image, namespace, fresh_database())
+        if real_image in MYSQL_IMAGES:
+            database = request.getfixturevalue("fresh_mysql_database")()
+            yield start(podman, real_image, namespace, database, url=mariadb_url,
+                        sockets=MARIADB_SOCKET.rsplit("/", 1)[0])
+        else:
+            yield start(podman, real_image, namespace, request.getfixturevalue("fresh_database")())
     finally:
         podman("rm", "--force", "--time", "0", f"{namespace.name}-web", check=False)
 
@@ -100,6 +138,7 @@ def processes(pid):
     return seen
 
 
+@on_each_bake
 def test_every_process_runs_as_the_images_unprivileged_user(web, podman, real_image):
     user = podman.inspect(real_image, "{{.Config.User}}")
     uid, gid = user.split(":")
@@ -110,6 +149,7 @@ def test_every_process_runs_as_the_images_unprivileged_user(web, podman, real_im
     assert {pid: found[pid] for pid in found if found[pid][1:] != ({uid}, {gid})} == {}
 
 
+@on_each_bake
 def test_router_port_serves_the_home_page_as_https(web):
     response = fetch(ROUTER_PORT, "/", namespace=web.namespace, headers=ROUTER_HEADERS)
     assert response.status == 200
@@ -117,6 +157,7 @@ def test_router_port_serves_the_home_page_as_https(web):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+@on_each_bake
 def test_port_4000_redirects_pages_and_answers_health_checks(web):
     response = fetch(4000, "/admin/?q=1", namespace=web.namespace)
     assert response.status == 301
@@ -125,6 +166,7 @@ def test_port_4000_redirects_pages_and_answers_health_checks(web):
     assert (health.status, health.body) == (200, "ok\n")
 
 
+@on_each_bake
 def test_port_4001_serves_the_client_the_proxy_header_names(web, podman):
     marker = secrets.token_hex(4)
     response = fetch(4001, f"/?m={marker}", proxy_client=CLIENT, namespace=web.namespace,
@@ -134,11 +176,13 @@ def test_port_4001_serves_the_client_the_proxy_header_names(web, podman):
     assert [line.split(" ")[0] for line in web.access_log_lines(podman, marker)] == [CLIENT]
 
 
+@on_each_bake
 def test_port_4001_refuses_connections_without_a_proxy_header(web):
     with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
         fetch(4001, "/", namespace=web.namespace)
 
 
+@on_each_bake
 def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
     home = fetch(ROUTER_PORT, "/", namespace=web.namespace, headers=ROUTER_HEADERS).body
     stylesheet = re.search(r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"', home).group(1)
@@ -152,6 +196,7 @@ def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
     assert web.access_log_lines(podman, f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
 
 
+@on_each_bake
 def test_the_images_healthcheck_passes_inside_the_container(web, podman, real_image):
     # --format docker keeps HEALTHCHECK in the image; podman runs its command inside.
     check = json.loads(podman.inspect(real_image, "{{json .Config.Healthcheck.Test}}"))
@@ -160,12 +205,14 @@ def test_the_images_healthcheck_passes_inside_the_container(web, podman, real_im
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@on_each_bake
 def test_admin_login_signs_the_superuser_in(web):
     response = sign_in(4001, namespace=web.namespace)
     assert response.status == 302
     assert response.headers["Location"] == "/admin/"
 
 
+@on_each_bake
 def test_only_tmp_is_writable(web, podman):
     assert podman("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}",
                   web.name).stdout.strip() == "true"
@@ -247,6 +294,7 @@ def stylesheet_colour(selector, prop):
     return f"rgb({red}, {green}, {blue})"
 
 
+@on_each_bake
 def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin_with_no_csp_violation(
         web, router, tmp_path_factory):
     require(Path("/usr/bin/chromium").exists(), "Chromium (Debian package chromium)")
@@ -277,6 +325,7 @@ def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin_with_no_cs
     assert seen["csp_control"] == {"violations": 1, "injected_script_ran": False}
 
 
+@on_each_bake
 def test_podman_stop_ends_the_container_well_within_the_grace_period(web, podman):
     # Last in this module: it stops the shared container.
     started = time.monotonic()
@@ -426,3 +475,30 @@ def test_a_second_app_builds_migrates_and_serves_its_static_file(
     finally:
         podman("rm", "--force", "--time", "0", f"{namespace.name}-web", check=False)
         podman("rmi", tag, check=False)
+
+
+@on_each_bake
+def test_the_image_has_its_database_driver_and_no_compiler_or_headers(podman, real_image):
+    """The mysql bake compiles mysqlclient in a first stage: none of it ships."""
+    mysql = real_image in MYSQL_IMAGES
+    probe = ("import json, os, shutil, django\n"
+             f"import {'MySQLdb as driver' if mysql else 'psycopg as driver'}\n"
+             "print(json.dumps([django.get_version(),"
+             " [tool for tool in ('gcc', 'cc', 'pkg-config') if shutil.which(tool)],"
+             " os.path.exists('/usr/include/mariadb/mysql.h')]))\n")
+    done = podman("run", "--rm", "--network", "none", real_image, "python", "-c", probe)
+    version, tools, headers = json.loads(done.stdout)
+    assert version.startswith("6.1." if mysql else "5.2.")
+    assert tools == [] and headers is False
+
+
+@on_each_bake
+def test_migrations_made_the_tables_in_its_database(web, real_image):
+    wanted = {"accounts_user", "django_session", "django_migrations"}
+    if real_image in MYSQL_IMAGES:
+        tables = set(mysql_client(f"SHOW TABLES FROM `{web.database}`").stdout.split())
+    else:
+        with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{web.database}") as connection:
+            tables = {row[0] for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert wanted <= tables

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from combinations import COMBINATIONS, SERVED
 from conftest import project_env, run
+from container import build
 from db_proxy import DatabaseProxy
 from stack import command_name, tree
 from traffic import BALANCER, CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
@@ -96,11 +98,48 @@ def migrated(image, proxy, name):
     return proxy, env
 
 
+# The two ends of the table of combinations: the default bake (Django 5.2) on PostgreSQL,
+# and combinations.SERVED (Django 6.1, the mysql answer) on MariaDB. A test marked
+# on_each_bake runs on both, the default's first; the others read the default bake's own
+# files (.env, convox.yml) and run on it alone.
+on_each_bake = pytest.mark.parametrize("image", ["default", "mysql"], indirect=True,
+                                       scope="module")
+
+
 @pytest.fixture(scope="module")
-def database(image, fresh_database, tmp_path_factory):
-    """A migrated database with a superuser, behind a proxy the tests can break."""
-    proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("pg-proxy")))
-    yield migrated(image, proxy, fresh_database())
+def image(request, image):
+    """The served bake, its Dockerfile's last stage followed with its own virtualenv: the
+    default bake's (conftest.image), or the 6.1 + mysql bake's."""
+    if getattr(request, "param", "default") == "default":
+        return image
+    project = request.getfixturevalue("combination_projects")[SERVED]
+    python = request.getfixturevalue("requirements_python")(project)
+    workdir = request.getfixturevalue("tmp_path_factory").mktemp("image-mysql") / "app"
+    built = build(project, workdir, project_env(python))
+    # Left to the machine: Debian's packages (the client library mysqlclient links to among
+    # them), and what the Dockerfile's first stage installs into /venv.
+    assert [step.split()[0] for step in built.skipped] == ["apt-get", "COPY"]
+    assert "libmariadb3" in built.skipped[0].split()
+    assert built.skipped[1].startswith("COPY --from=")
+    return built
+
+
+def is_mysql(image):
+    return '"mysqlclient==' in (image.workdir / "pyproject.toml").read_text()
+
+
+@pytest.fixture(scope="module")
+def database(image, request, tmp_path_factory):
+    """A migrated database with a superuser, behind a proxy the tests can break: PostgreSQL
+    for the default bake, MariaDB for the mysql one."""
+    if is_mysql(image):
+        proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("mariadb-proxy")),
+                              server="mariadb")
+        name = request.getfixturevalue("fresh_mysql_database")()
+    else:
+        proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("pg-proxy")))
+        name = request.getfixturevalue("fresh_database")()
+    yield migrated(image, proxy, name)
     proxy.close()
 
 
@@ -168,6 +207,7 @@ def proxy(database):
 # --- port 4000: the first generation's balancer port 80 --------------------------------
 
 
+@on_each_bake
 def test_port_4000_redirects_pages_to_https_on_the_same_host(web):
     response = web.fetch(4000, "/admin/?q=1")
     assert response.status == 301
@@ -175,12 +215,14 @@ def test_port_4000_redirects_pages_to_https_on_the_same_host(web):
 
 
 @pytest.mark.parametrize("host", ["example.com@evil.example", "evil.example", "10.0.3.7"])
+@on_each_bake
 def test_port_4000_never_redirects_to_a_host_outside_allowed_hosts(web, host):
     response = web.fetch(4000, "/admin/", headers={"Host": host})
     assert response.status == 400
     assert "Location" not in response.headers
 
 
+@on_each_bake
 def test_port_4000_answers_a_health_check_addressed_to_an_ip(web):
     response = web.fetch(4000, "/health/", headers={"Host": "10.0.3.7"})
     assert response.status == 200
@@ -188,6 +230,7 @@ def test_port_4000_answers_a_health_check_addressed_to_an_ip(web):
     assert "no-store" in response.headers["Cache-Control"]
 
 
+@on_each_bake
 def test_health_check_is_answered_on_every_listener(web):
     ip_host = {"Host": "10.0.3.7"}
     assert web.fetch(4001, "/health/", headers=ip_host, proxy_client=CLIENT).status == 200
@@ -197,6 +240,7 @@ def test_health_check_is_answered_on_every_listener(web):
 # --- port 4001: the first generation's balancer port 443, PROXY protocol ---------------
 
 
+@on_each_bake
 def test_port_4001_serves_https_to_the_client_the_proxy_header_names(web):
     marker = secrets.token_hex(4)
     response = web.fetch(4001, f"/?m={marker}", proxy_client=CLIENT, host=BALANCER,
@@ -210,11 +254,13 @@ def test_port_4001_serves_https_to_the_client_the_proxy_header_names(web):
     assert [line.split(" ")[0] for line in web.access_log_lines(marker)] == [CLIENT]
 
 
+@on_each_bake
 def test_port_4001_refuses_connections_without_a_proxy_header(web):
     with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
         web.fetch(4001, "/")
 
 
+@on_each_bake
 def test_port_4001_ignores_a_proxy_header_from_outside_the_private_network(web):
     marker = secrets.token_hex(4)
     assert web.fetch(4001, f"/?m={marker}", proxy_client=CLIENT).status == 200
@@ -224,6 +270,7 @@ def test_port_4001_ignores_a_proxy_header_from_outside_the_private_network(web):
 # --- the router port: today's racks ----------------------------------------------------
 
 
+@on_each_bake
 def test_router_port_serves_requests_the_router_marks_as_https(web):
     response = web.fetch(ROUTER_PORT, "/", headers={"X-Forwarded-Proto": "https"})
     assert response.status == 200
@@ -242,6 +289,7 @@ def policy(header):
     return dict(part.strip().split(" ", 1) for part in header.split(";"))
 
 
+@on_each_bake
 def test_pages_error_pages_and_the_admin_carry_the_content_security_policy(web):
     for path, status in (("/", 200), ("/no-such-page/", 404), ("/admin/login/", 200)):
         response = web.fetch(ROUTER_PORT, path, headers={"X-Forwarded-Proto": "https"})
@@ -252,12 +300,14 @@ def test_pages_error_pages_and_the_admin_carry_the_content_security_policy(web):
         assert response.headers.get_all("Cross-Origin-Resource-Policy") == ["same-origin"], path
 
 
+@on_each_bake
 def test_router_port_redirects_what_the_router_marks_as_plain_http(web):
     response = web.fetch(ROUTER_PORT, "/", headers={"X-Forwarded-Proto": "http"})
     assert response.status == 301
     assert response.headers["Location"] == f"https://{DOMAIN}/"
 
 
+@on_each_bake
 def test_router_port_takes_a_request_without_a_router_as_plain_http(web):
     # Nothing in front (a local container): with production settings, Django redirects.
     response = web.fetch(ROUTER_PORT, "/")
@@ -265,6 +315,7 @@ def test_router_port_takes_a_request_without_a_router_as_plain_http(web):
     assert response.headers["Location"] == f"https://{DOMAIN}/"
 
 
+@on_each_bake
 def test_router_port_logs_the_address_the_router_adds_and_nothing_the_client_made_up(web):
     marker = secrets.token_hex(4)
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.66, " + CLIENT}
@@ -275,6 +326,7 @@ def test_router_port_logs_the_address_the_router_adds_and_nothing_the_client_mad
     assert [line.split(" ")[0] for line in web.access_log_lines(marker)] == [CLIENT, "127.0.0.1"]
 
 
+@on_each_bake
 def test_each_request_is_logged_once(web):
     marker = secrets.token_hex(4)
     web.fetch(ROUTER_PORT, f"/?m={marker}", headers={"X-Forwarded-Proto": "https"})
@@ -292,6 +344,7 @@ def hashed_stylesheet(web, page, pattern):
     return re.search(pattern, body).group(1)
 
 
+@on_each_bake
 def test_hashed_static_files_are_served_by_nginx_and_cached_for_a_year(web):
     stylesheet = hashed_stylesheet(web, "/", r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"')
     response = web.fetch(ROUTER_PORT, stylesheet)
@@ -302,6 +355,7 @@ def test_hashed_static_files_are_served_by_nginx_and_cached_for_a_year(web):
     assert web.access_log_lines(f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
 
 
+@on_each_bake
 def test_static_files_carry_nosniff_and_same_origin_like_the_pages_on_every_port(web):
     stylesheet = hashed_stylesheet(web, "/", r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"')
     for response in (web.fetch(ROUTER_PORT, stylesheet),
@@ -313,6 +367,7 @@ def test_static_files_carry_nosniff_and_same_origin_like_the_pages_on_every_port
     assert web.fetch(ROUTER_PORT, stylesheet).headers["Cache-Control"].endswith("immutable")
 
 
+@on_each_bake
 def test_static_files_are_compressed_for_clients_that_accept_it(web):
     stylesheet = hashed_stylesheet(web, "/admin/login/",
                                    r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"')
@@ -321,6 +376,7 @@ def test_static_files_are_compressed_for_clients_that_accept_it(web):
     assert response.headers["Content-Encoding"] == "gzip"
 
 
+@on_each_bake
 def test_admin_login_over_4001_signs_the_superuser_in(web):
     response = sign_in(4001, namespace=web.namespace)
     assert response.status == 302
@@ -355,6 +411,7 @@ def hold_every_worker(web, count=4):
     return threads
 
 
+@on_each_bake
 def test_health_answers_within_50_ms_while_the_database_hangs(web, proxy):
     proxy.unreachable()
     held = hold_every_worker(web)  # more requests than gunicorn has workers
@@ -388,6 +445,7 @@ def test_health_answers_within_50_ms_while_the_database_hangs(web, proxy):
         thread.join(30)
 
 
+@on_each_bake
 def test_bin_web_waits_for_the_database_before_it_opens_a_port(start_web, proxy):
     proxy.unreachable()
     web = start_web(healthy=False, DATABASE_WAIT_SECONDS="20")
@@ -400,6 +458,7 @@ def test_bin_web_waits_for_the_database_before_it_opens_a_port(start_web, proxy)
     assert web.stop() < 15 and web.process.returncode == 0
 
 
+@on_each_bake
 def test_bin_web_gives_up_on_an_unreachable_database_with_one_line(start_web, proxy):
     proxy.unreachable()
     web = start_web(healthy=False, DATABASE_WAIT_SECONDS="4")
@@ -474,6 +533,7 @@ def test_worst_case_stop_fits_the_termination_grace(start_web, proxy, default_pr
     assert left_behind(servers) == {}
 
 
+@on_each_bake
 def test_a_killed_nginx_stops_everything_and_bin_web_exits_non_zero(start_web):
     web = start_web()
     servers = web.servers()
@@ -491,6 +551,7 @@ def test_a_killed_nginx_stops_everything_and_bin_web_exits_non_zero(start_web):
     assert left_behind(servers) == {}
 
 
+@on_each_bake
 def test_bin_web_runs_from_a_folder_with_a_space_an_ampersand_and_a_pipe(start_web, image,
                                                                          tmp_path):
     folder = tmp_path / "my site & co | test" / "app"
@@ -501,6 +562,7 @@ def test_bin_web_runs_from_a_folder_with_a_space_an_ampersand_and_a_pipe(start_w
     assert web.stop() < 15 and web.process.returncode == 0
 
 
+@on_each_bake
 def test_sigterm_lets_a_request_in_flight_finish_then_stops_nginx_and_gunicorn(web, proxy):
     # Runs last in this module: it stops the shared server.
     signed_in = sign_in(4001, namespace=web.namespace)
@@ -527,3 +589,13 @@ def test_sigterm_lets_a_request_in_flight_finish_then_stops_nginx_and_gunicorn(w
     assert web.process.returncode == 0
     assert stopped_in < 40
     assert left_behind(servers) == {}
+
+
+@on_each_bake
+def test_each_served_bake_runs_its_series_on_its_database(image, database):
+    """The two ends of the table: the first row's series and database, and SERVED's."""
+    series, database_answer = (SERVED if is_mysql(image) else COMBINATIONS[0])[:2]
+    pyproject = (image.workdir / "pyproject.toml").read_text()
+    assert f'"Django=={series}.' in pyproject
+    scheme = {"mysql": "mysql://", "postgresql": "postgres://"}[database_answer]
+    assert database[1]["DATABASE_URL"].startswith(scheme)
