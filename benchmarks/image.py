@@ -20,7 +20,6 @@ The budget: the app's layers over the base weigh at most 80 MB.
 
 import argparse
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -34,10 +33,11 @@ sys.path.insert(0, str(TEMPLATE / "tests"))
 
 import netns
 import podman as oci
+import stack
 
 BUDGET_MB = 80
 MB = 1_000_000
-DATABASE_URL = oci.database_url("postgres")  # bin/web only checks that it answers
+DATABASE_URL = stack.socket_url("postgres")  # bin/web only checks that it answers
 
 
 def bake(folder, template=TEMPLATE):
@@ -99,15 +99,13 @@ def timed(action):
 def start_to_health(engine, image):
     """Seconds from `podman run` to the first 200 from /health/ on port 4000."""
     namespace = netns.Namespace("bench")
-    name = f"{namespace.name}-web"
+    web = None
     try:
-        started = time.monotonic()
-        env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": DATABASE_URL}
-        engine.run_as_convox(image, namespace, env, name=name)
-        engine.wait_until_healthy(name, namespace)
-        return time.monotonic() - started
+        web = stack.start(engine, image, namespace, stack.app_env(DATABASE_URL))
+        return web.healthy_after
     finally:
-        engine("rm", "--force", "--time", "0", name, check=False)
+        if web:
+            web.remove()
         namespace.delete()
 
 

@@ -16,9 +16,9 @@ import tempfile
 import threading
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-import container
 import pytest
 from db_proxy import MARIADB_SOCKET
 from podman import CACHE
@@ -515,13 +515,6 @@ def fresh_database(postgres):
 
 
 @pytest.fixture(scope="session")
-def image(default_project, project_python, tmp_path_factory):
-    """The default bake, built by following its Dockerfile step by step (container.py)."""
-    return container.build(default_project, tmp_path_factory.mktemp("image") / "app",
-                           project_env(project_python))
-
-
-@pytest.fixture(scope="session")
 def podman():
     """podman.Podman with the tests' own configuration and storage, and the stand-in
     for the Dockerfile's base image tagged in that storage."""
@@ -535,16 +528,72 @@ def podman():
 
 
 @pytest.fixture(scope="session")
-def real_image(podman, default_project):
-    """The default bake, built from its Dockerfile unchanged by a real OCI builder."""
-    base = container.instructions(default_project / "Dockerfile")[0][1].split()[0]
-    assert podman.base == f"docker.io/library/{base}", (
-        f"the stand-in base is {podman.base}; the default bake wants {base}")
-    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
-    podman.build(default_project, tag)
-    podman.keep_dependencies(tag)
-    yield tag
-    podman("rmi", tag, check=False)
+def build_image(podman):
+    """build_image(project) -> the tag of its image, built from its Dockerfile unchanged by
+    a real OCI builder, once a session; removed at the end, its dependency layer kept."""
+    from project_files import dockerfile_steps
+
+    built = {}
+
+    def build(project):
+        if project not in built:
+            base = dockerfile_steps(project)[0][1].split()[0]
+            assert podman.base == f"docker.io/library/{base}", (
+                f"the stand-in base is {podman.base}; {project.name} wants {base}")
+            tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
+            podman.build(project, tag)
+            podman.keep_dependencies(tag)
+            built[project] = tag
+        return built[project]
+
+    yield build
+    for tag in built.values():
+        podman("rmi", tag, check=False)
+
+
+@pytest.fixture(scope="session")
+def real_image(build_image, default_project):
+    """The default bake's image."""
+    return build_image(default_project)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A bake the serving tests run as its image: its tag, its folder, and its database."""
+    tag: str
+    project: Path
+    mysql: bool
+
+
+# The two ends of the table of combinations: the default bake (Django 5.2, one stage) on
+# PostgreSQL, and combinations.SERVED (Django 6.1, the mysql answer, two stages) on the
+# machine's MariaDB, its Unix socket mounted in. A test marked on_each_bake runs on both,
+# the default's first; the others take `served` as the default bake alone.
+on_each_bake = pytest.mark.parametrize("served", ["default", "mysql"], indirect=True,
+                                       scope="module")
+
+
+@pytest.fixture(scope="module")
+def served(request, build_image, default_project):
+    from combinations import SERVED
+
+    if getattr(request, "param", "default") == "default":
+        return Served(build_image(default_project), default_project, mysql=False)
+    project = request.getfixturevalue("combination_projects")[SERVED]
+    return Served(build_image(project), project, mysql=True)
+
+
+@pytest.fixture(scope="module")
+def served_database(served, request):
+    """(name, DATABASE_URL through the server's own socket): a new, empty database on the
+    served bake's server."""
+    if served.mysql:
+        name = request.getfixturevalue("fresh_mysql_database")()
+        return name, mariadb_url(name)
+    import stack
+
+    name = request.getfixturevalue("fresh_database")()
+    return name, stack.socket_url(name)
 
 
 @pytest.fixture(scope="session")

@@ -56,7 +56,10 @@ class DatabaseProxy:
             path = os.path.join(socket_dir, self.server.socket_name)
             self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self._listener.bind(path)
-            os.chmod(path, 0o777)  # whoever the server runs as may connect
+            # Whoever the server runs as may connect: the image's own user, say, with the
+            # folder mounted into its container.
+            os.chmod(socket_dir, 0o755)
+            os.chmod(path, 0o777)
             self._listener.listen()
         self._open = []
         self._lock = threading.Lock()

@@ -61,7 +61,16 @@ class Namespace:
         Connected to an address of add_address(), the server sees that address as the
         peer's: a request that seems to come from a rack's balancer or router.
         """
-        outcome = {}
+        opened, error = self.connections(port, 1, host=host, timeout=timeout)
+        if error:
+            raise error
+        return opened[0]
+
+    def connections(self, port, count, host="127.0.0.1", timeout=30, send=b""):
+        """(sockets, error): up to `count` connections to host:port from inside the
+        namespace, each sent `send`, opened one after another on one thread until the
+        first error (None when all opened)."""
+        opened, outcome = [], {"error": None}
 
         def inside():
             libc = ctypes.CDLL(None, use_errno=True)
@@ -70,7 +79,10 @@ class Namespace:
                 if libc.setns(fd, CLONE_NEWNET) != 0:
                     outcome["error"] = OSError(ctypes.get_errno(), f"setns {self.path}")
                     return
-                outcome["socket"] = socket.create_connection((host, port), timeout)
+                for _ in range(count):
+                    opened.append(socket.create_connection((host, port), timeout))
+                    if send:
+                        opened[-1].sendall(send)
             except OSError as error:
                 outcome["error"] = error
             finally:
@@ -79,9 +91,7 @@ class Namespace:
         thread = threading.Thread(target=inside)
         thread.start()
         thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["socket"]
+        return opened, outcome["error"]
 
     def http(self, port, timeout=30):
         """An http.client connection to 127.0.0.1:port inside the namespace."""

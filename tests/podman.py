@@ -27,13 +27,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
-
-from traffic import fetch
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convox-template-tests"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-SOCKET_DIR = "/var/run/postgresql"  # PostgreSQL's, mounted into every container
 SUITE = "trixie"
 STANDIN = "localhost/convox-template-standin"
 # Dependency layers kept between runs (Podman.keep_dependencies): the default bake's, the
@@ -41,13 +39,22 @@ STANDIN = "localhost/convox-template-standin"
 DEPENDENCIES = "localhost/convox-template-dependencies"
 KEEP_DEPENDENCIES = 6
 
-CONTAINERS_CONF = """\
+# Limits no higher than the sandbox allows (soft, hard).
+ULIMITS = {"nofile": (20000, 20000), "nproc": (32768, 32768)}
+CONTAINERS_CONF = f"""\
 [containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+default_ulimits = {json.dumps([f"{name}={soft}:{hard}" for name, (soft, hard) in ULIMITS.items()])}
 
 [engine]
 runtime = "runc"
 """
+
+
+def ulimit_options(**overrides):
+    """`podman run` options for ULIMITS with some replaced ({name: (soft, hard)}): a
+    --ulimit on the command line drops every default of containers.conf."""
+    return [f"--ulimit={name}={soft}:{hard}"
+            for name, (soft, hard) in {**ULIMITS, **overrides}.items()]
 
 # As Debian's official images are made (debuerreotype): apt keeps no caches, and, as in
 # the slim variant the python image starts from, dpkg installs no docs or translations.
@@ -121,10 +128,13 @@ def apt_mirror(etc=Path("/etc")):
     raise RuntimeError(f"no Debian mirror for {codename} in apt's sources ({etc / 'apt'})")
 
 
-def database_url(name):
-    """The machine's PostgreSQL through its Unix socket, as a container with it mounted
-    reaches it."""
-    return f"postgres://postgres@{SOCKET_DIR.replace('/', '%2F')}/{name}"
+def socket_folder(url):
+    """The folder holding the Unix socket a DATABASE_URL names (its host: the socket's
+    folder for PostgreSQL, the socket itself for MySQL), or None for a TCP host."""
+    host = urllib.parse.unquote(urllib.parse.urlsplit(url).netloc.rpartition("@")[2])
+    if not host.startswith("/"):
+        return None
+    return host if Path(host).is_dir() else str(Path(host).parent)
 
 
 class Podman:
@@ -181,37 +191,27 @@ class Podman:
         for old in kept[:-KEEP_DEPENDENCIES]:  # oldest first
             self("rmi", old, check=False)
 
-    def run_as_convox(self, image, namespace, env, *command, name=None, sockets=SOCKET_DIR):
+    def run_as_convox(self, image, env, *command, namespace=None, name=None, options=(),
+                      timeout=120, check=True):
         """`podman run` as a rack runs the image: its own user, a read-only root with only
-        /tmp writable, in `namespace` (netns.Namespace), with the database's socket folder
-        (`sockets`, PostgreSQL's unless given) mounted; detached when given a name, else a
-        one-off that is removed after it."""
-        options = [
-            "--network", f"ns:{namespace.path}",
+        /tmp writable, in `namespace` (netns.Namespace; no network at all without one), with
+        the folder of DATABASE_URL's Unix socket mounted; detached when given a name, else
+        a one-off that is removed after it."""
+        network = f"ns:{namespace.path}" if namespace else "none"
+        folder = socket_folder(env.get("DATABASE_URL", ""))
+        arguments = [
+            "--network", network,
             "--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777",
-            "--volume", f"{sockets}:{sockets}",
+            *([f"--volume={folder}:{folder}"] if folder else []),
             *[f"--env={key}={value}" for key, value in env.items()],
+            *options,
         ]
-        options += ["--detach", "--name", name] if name else ["--rm"]
-        return self("run", *options, image, *command, timeout=120)
+        arguments += ["--detach", "--name", name] if name else ["--rm"]
+        return self("run", *arguments, image, *command, timeout=timeout, check=check)
 
     def state(self, container, field):
         """A field of the container's State, as podman inspect prints it."""
         return self("inspect", "--format", f"{{{{.State.{field}}}}}", container).stdout.strip()
-
-    def wait_until_healthy(self, name, namespace, seconds=60):
-        """Seconds from now until /health/ answers 200 on port 4000 in `namespace`."""
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            if self.state(name, "Running") != "true":
-                raise AssertionError(f"{name} stopped:\n{self('logs', name).stderr}")
-            try:
-                if fetch(4000, "/health/", namespace=namespace, timeout=5).status == 200:
-                    return time.monotonic() - started
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"no 200 from /health/ in {seconds} s:\n{self('logs', name).stderr}")
 
     def exists(self, image):
         return self("image", "exists", image, check=False).returncode == 0

@@ -1,6 +1,7 @@
 """What the tests read from a baked project's files, once for every module: the
 environment variables its code reads (with their defaults), what its manifests declare,
-the URL a first-generation link builds, and .env.example's entries."""
+the Dockerfile's instructions, the URL a first-generation link builds, and .env.example's
+entries."""
 
 import ast
 import re
@@ -76,6 +77,22 @@ def declared(manifest_web):
     """{NAME: default or None} from a convox.yml service's environment."""
     entries = (entry.split("=", 1) for entry in manifest_web.get("environment", []))
     return {entry[0]: entry[1] if len(entry) == 2 else None for entry in entries}
+
+
+def dockerfile_steps(project):
+    """The Dockerfile's (KEYWORD, arguments) pairs, continuation lines joined and comments
+    dropped: for checks of what it says; test_image.py builds it."""
+    logical, pending = [], ""
+    for line in (project / "Dockerfile").read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        logical.append(pending + stripped)
+        pending = ""
+    return [tuple(line.split(None, 1)) for line in logical]
 
 
 def load(project, name):

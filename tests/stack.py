@@ -1,17 +1,21 @@
-"""bin/web as the container runs it, in a network namespace of its own.
+"""The web stack as a rack runs it: the real image (podman.py builds it), a release first,
+then the image's own command, each container in a network namespace of its own.
 
-A release first (`release`: migrate, and a superuser to sign in as), then `start` runs
-the image's CMD from its WORKDIR inside the namespace and waits for /health/, and
-`Web.stop` ends it. The tests that serve and benchmarks/serve.py share these steps.
+`release` is what a release does once before it takes traffic (`convox run web python
+manage.py migrate`), plus the superuser the tests sign in as. `start` runs the image's
+CMD detached, as a rack runs it (Podman.run_as_convox: its own user, a read-only root with
+/tmp writable, the database's socket folder mounted), and waits for the first /health/
+answer; `Web` watches, signals and removes it. The serving, reliability and image tests
+and benchmarks/serve.py share these steps.
 
-bin/web may check the database before it opens its ports, so `start` waits for the
-first health answer rather than for a port.
+In the container bin/web is PID 1, as on both generations (neither adds an init): its PID
+on this machine, from podman, shows the process tree in /proc and lets a test signal one
+server as a crash or the kernel's OOM killer would. bin/web may check the database
+before it opens its ports, so `start` waits for the first health answer, not a port.
 """
 
-import os
 import secrets
 import signal
-import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -28,29 +32,23 @@ def socket_url(database, folder=POSTGRES_SOCKET_DIR):
     return f"postgres://postgres@{urllib.parse.quote(folder, safe='')}/{database}"
 
 
-def manage(image, env, *args, timeout=120):
-    """`python manage.py args...` in the image's WORKDIR, with the image's environment."""
-    done = subprocess.run([image.python, "manage.py", *args], cwd=image.workdir,
-                          env={**image.env, **env}, capture_output=True, text=True,
-                          timeout=timeout)
-    if done.returncode:
-        raise AssertionError(f"manage.py {' '.join(args)} exited {done.returncode}\n"
-                             f"{done.stdout}\n{done.stderr}")
-    return done
-
-
 def app_env(database_url, **overrides):
     """What Convox sets for the web process: a key of its own and the database."""
     return {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database_url,
             **overrides}
 
 
-def release(image, env):
-    """What a release does once, before it takes traffic (`convox run web python manage.py
-    migrate`), plus the superuser the tests sign in as."""
-    manage(image, env, "migrate", "--noinput")
-    manage(image, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]}, "createsuperuser",
-           "--noinput", "--username", SUPERUSER[0], "--email", "admin@example.com")
+def manage(podman, image, env, *args, timeout=120):
+    """`python manage.py args...` as a one-off run of the image (`convox run`)."""
+    return podman.run_as_convox(image, env, "python", "manage.py", *args, timeout=timeout)
+
+
+def release(podman, image, env):
+    """migrate, then the superuser the tests sign in as: one one-off run."""
+    script = ("python manage.py migrate --noinput && python manage.py createsuperuser "
+              f"--noinput --username {SUPERUSER[0]} --email admin@example.com")
+    podman.run_as_convox(image, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
+                         "sh", "-c", script)
 
 
 def tree(pid):
@@ -84,67 +82,102 @@ def children(pid):
     return [int(child) for child in text.split()]
 
 
+def alive(pid):
+    """Whether pid runs (a zombie, exited and not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @dataclass
 class Web:
-    process: subprocess.Popen
+    podman: object
+    name: str
     namespace: object
-    logs: Path
-    started: float  # time.monotonic() when bin/web was started
+    pid: int  # bin/web's PID on this machine
+    started: float  # time.monotonic() before `podman run`
     healthy_after: float = 0.0  # seconds from start to the first health answer
 
     def fetch(self, port, path, **kwargs):
         return fetch(port, path, namespace=self.namespace, **kwargs)
 
+    def running(self):
+        return alive(self.pid)
+
+    def exit_code(self):
+        """bin/web's exit status, once it has exited."""
+        return int(self.podman("wait", self.name, timeout=60).stdout.strip())
+
+    def stdout(self):
+        return self.podman("logs", self.name).stdout
+
+    def stderr(self):
+        return self.podman("logs", self.name).stderr
+
+    def access_log_lines(self, marker):
+        """nginx's access log lines (one a request) that hold marker."""
+        time.sleep(0.3)  # the log goes through a pipe, then podman's log file
+        return [line for line in self.stdout().splitlines() if marker in line]
+
+    def servers(self):
+        """{pid: command name} of every process below bin/web."""
+        return {pid: command_name(pid) for pid in tree(self.pid) - {self.pid}}
+
     def gunicorn_master(self):
-        masters = [pid for pid in children(self.process.pid)
-                   if command_name(pid).startswith("gunicorn")]
-        assert len(masters) == 1, f"bin/web's children: {children(self.process.pid)}"
+        masters = [pid for pid in children(self.pid) if command_name(pid).startswith("gunicorn")]
+        assert len(masters) == 1, f"bin/web's children: {children(self.pid)}"
         return masters[0]
 
     def gunicorn_workers(self):
         return children(self.gunicorn_master())
 
-    def stderr(self):
-        return (self.logs / "stderr").read_text()
+    def send(self, sig=signal.SIGTERM):
+        """Send bin/web sig as the engine does (`docker stop` sends SIGTERM to PID 1)."""
+        self.podman("kill", "--signal", sig.name, self.name)
 
-    def stop(self, grace=45):
-        """SIGTERM, as Docker stops a container; SIGKILL whatever is left after grace."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        # The whole process group: bin/web started it in a session of its own.
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-
-
-def start(image, namespace, env, logs, timeout=30):
-    """The image's CMD inside `namespace`, once /health/ answers 200 on port 4000."""
-    logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / "stdout", "w") as stdout, open(logs / "stderr", "w") as stderr:
+    def wait(self, timeout=60):
+        """Seconds from now until bin/web has exited."""
         started = time.monotonic()
-        process = namespace.popen([image.workdir / image.cmd[0], *image.cmd[1:]],
-                                  cwd=image.workdir, env={**image.env, **env},
-                                  stdout=stdout, stderr=stderr, start_new_session=True)
-    web = Web(process, namespace, logs, started)
-    try:
-        web.healthy_after = wait_until_healthy(web, timeout)
-    except BaseException:
-        web.stop(grace=5)
-        raise
+        while self.running():
+            if time.monotonic() - started > timeout:
+                raise AssertionError(f"bin/web still running after {timeout} s")
+            time.sleep(0.01)
+        return time.monotonic() - started
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Signal bin/web; seconds until it exited."""
+        started = time.monotonic()
+        self.send(sig)
+        self.wait(timeout)
+        return time.monotonic() - started
+
+    def remove(self):
+        self.podman("rm", "--force", "--time", "0", self.name, check=False)
+
+
+def start(podman, image, namespace, env, *command, healthy=True, timeout=60, options=()):
+    """The image's CMD (or `command`) detached in `namespace`; once /health/ answers 200
+    on port 4000 unless healthy is False. `options` go to `podman run` (say, --ulimit)."""
+    name = f"{namespace.name}-web-{secrets.token_hex(2)}"
+    started = time.monotonic()
+    podman.run_as_convox(image, env, *command, namespace=namespace, name=name, options=options)
+    web = Web(podman, name, namespace, int(podman.state(name, "Pid")), started)
+    if healthy:
+        try:
+            web.healthy_after = wait_until_healthy(web, timeout)
+        except BaseException:
+            web.remove()
+            raise
     return web
 
 
-def wait_until_healthy(web, timeout):
+def wait_until_healthy(web, timeout=60):
     """Seconds from start to the first 200 from /health/; polls every 5 ms."""
     while time.monotonic() - web.started < timeout:
-        if web.process.poll() is not None:
-            raise AssertionError(f"bin/web exited {web.process.returncode}:\n{web.stderr()}")
+        if not web.running():
+            raise AssertionError(f"bin/web exited {web.exit_code()}:\n{web.stderr()}")
         try:
             if web.fetch(4000, HEALTH, headers={"Host": "10.0.3.7"}, timeout=5).status == 200:
                 return time.monotonic() - web.started

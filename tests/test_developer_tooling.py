@@ -6,10 +6,10 @@ import re
 import subprocess
 import tomllib
 
-import container
 import pytest
 import yaml
 from conftest import TEMPLATE, checkout, git, project_env, run
+from project_files import dockerfile_steps
 
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 
@@ -63,7 +63,7 @@ def test_dev_virtualenv_holds_exactly_what_uv_lock_installs(dev_python, default_
 
 def test_the_image_installs_from_the_lock_without_the_dev_group(default_project):
     syncs = [arguments for keyword, arguments in
-             container.instructions(default_project / "Dockerfile")
+             dockerfile_steps(default_project)
              if keyword == "RUN" and "uv sync" in arguments]
     assert len(syncs) == 1 and "uv sync --locked --no-dev --no-install-project" in syncs[0]
 

@@ -20,115 +20,42 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
-import container
 import psycopg
 import pytest
-from combinations import SERVED
-from conftest import (
-    MARIADB_SOCKET,
-    POSTGRES,
-    TEMPLATE,
-    mariadb_url,
-    mysql_client,
-    project_env,
-    require,
-)
-from podman import SOCKET_DIR, database_url, steps_from_cache
+import stack
+from conftest import POSTGRES, TEMPLATE, mysql_client, on_each_bake, require
+from podman import steps_from_cache
+from project_files import load
 from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 3000  # convox.yml's port: the rack sets PORT from it
-GRACE = 45  # convox.yml's termination grace
 BROWSER = Path(__file__).with_name("browser.py")
 
 
-@dataclass
-class Web:
-    name: str
-    namespace: object
-    database: str
-
-    def access_log_lines(self, podman, marker):
-        """nginx's access log lines (one a request) that hold marker."""
-        time.sleep(0.3)  # the log goes through a pipe
-        return [line for line in podman("logs", self.name).stdout.splitlines()
-                if marker in line]
-
-
-def start(podman, image, namespace, database, url=database_url, sockets=SOCKET_DIR):
-    """Migrate as a one-off run, then start the image's command; returns the Web.
-    `url(database)` is its DATABASE_URL, through the socket in the folder `sockets`."""
-    env = {"SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": url(database),
-           "PORT": str(ROUTER_PORT)}
-    podman.run_as_convox(image, namespace, env, "python", "manage.py", "migrate", "--noinput",
-                         sockets=sockets)
-    podman.run_as_convox(image, namespace, {**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]},
-                         "python", "manage.py", "createsuperuser", "--noinput",
-                         "--username", SUPERUSER[0], "--email", "admin@example.com",
-                         sockets=sockets)
-    name = f"{namespace.name}-web"
-    podman.run_as_convox(image, namespace, env, name=name, sockets=sockets)
-    podman.wait_until_healthy(name, namespace)
-    return Web(name, namespace, database)
-
-
-# The two ends of the table of combinations: the default bake (Django 5.2, one stage) on
-# PostgreSQL, and combinations.SERVED (Django 6.1, the mysql answer, two stages) on the
-# machine's MariaDB, its Unix socket mounted in. A test marked on_each_bake runs on both,
-# the default's first; the others build or read the default bake alone.
-on_each_bake = pytest.mark.parametrize("real_image", ["default", "mysql"], indirect=True,
-                                       scope="module")
-MYSQL_IMAGES = set()  # the tags real_image built from the mysql bake
+def start(podman, image, namespace, database_url):
+    """Migrate as a one-off run, then start the image's command; returns the stack.Web."""
+    env = stack.app_env(database_url, PORT=str(ROUTER_PORT))
+    stack.release(podman, image, env)
+    return stack.start(podman, image, namespace, env)
 
 
 @pytest.fixture(scope="module")
-def real_image(request, podman, real_image):
-    """The served bake built from its Dockerfile unchanged: conftest.real_image's default
-    bake, or the 6.1 + mysql bake."""
-    if getattr(request, "param", "default") == "default":
-        yield real_image
-        return
-    tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
-    podman.build(request.getfixturevalue("combination_projects")[SERVED], tag)
-    podman.keep_dependencies(tag)
-    MYSQL_IMAGES.add(tag)
-    yield tag
-    podman("rmi", tag, check=False)
-
-
-@pytest.fixture(scope="module")
-def web(request, podman, real_image, namespaces):
+def web(podman, served, served_database, namespaces):
     namespace = namespaces("img")
     namespace.add_address(BALANCER)
-    try:
-        if real_image in MYSQL_IMAGES:
-            database = request.getfixturevalue("fresh_mysql_database")()
-            yield start(podman, real_image, namespace, database, url=mariadb_url,
-                        sockets=MARIADB_SOCKET.rsplit("/", 1)[0])
-        else:
-            yield start(podman, real_image, namespace, request.getfixturevalue("fresh_database")())
-    finally:
-        podman("rm", "--force", "--time", "0", f"{namespace.name}-web", check=False)
+    web = start(podman, served.tag, namespace, served_database[1])
+    yield web
+    web.remove()
 
 
 def processes(pid):
     """pid and every process below it: {pid: (command, uids, gids)}, from /proc."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-    found, frontier = {pid}, {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
     seen = {}
-    for each in found:
+    for each in stack.tree(pid):
         try:
             status = dict(line.split(":\t", 1) for line in
                           Path(f"/proc/{each}/status").read_text().splitlines() if ":\t" in line)
@@ -139,11 +66,11 @@ def processes(pid):
 
 
 @on_each_bake
-def test_every_process_runs_as_the_images_unprivileged_user(web, podman, real_image):
-    user = podman.inspect(real_image, "{{.Config.User}}")
+def test_every_process_runs_as_the_images_unprivileged_user(web, podman, served):
+    user = podman.inspect(served.tag, "{{.Config.User}}")
     uid, gid = user.split(":")
     assert uid != "0" and gid != "0"
-    found = processes(int(podman.state(web.name, "Pid")))
+    found = processes(web.pid)
     names = {name for name, _, _ in found.values()}
     assert "nginx" in names and any(name.startswith("gunicorn") for name in names), names
     assert {pid: found[pid] for pid in found if found[pid][1:] != ({uid}, {gid})} == {}
@@ -173,7 +100,7 @@ def test_port_4001_serves_the_client_the_proxy_header_names(web, podman):
                      host=BALANCER, headers={"X-Forwarded-For": "198.51.100.66"})
     assert response.status == 200
     assert "Example Project is running" in response.body
-    assert [line.split(" ")[0] for line in web.access_log_lines(podman, marker)] == [CLIENT]
+    assert [line.split(" ")[0] for line in web.access_log_lines(marker)] == [CLIENT]
 
 
 @on_each_bake
@@ -193,13 +120,13 @@ def test_hashed_static_files_come_from_nginx_cached_for_a_year(web, podman):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
     # nginx answered it alone: no time spent upstream ("-" in the log's upstream field).
-    assert web.access_log_lines(podman, f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
+    assert web.access_log_lines(f"GET {stylesheet} ")[-1].split(" ")[-2] == "-"
 
 
 @on_each_bake
-def test_the_images_healthcheck_passes_inside_the_container(web, podman, real_image):
+def test_the_images_healthcheck_passes_inside_the_container(web, podman, served):
     # --format docker keeps HEALTHCHECK in the image; podman runs its command inside.
-    check = json.loads(podman.inspect(real_image, "{{json .Config.Healthcheck.Test}}"))
+    check = json.loads(podman.inspect(served.tag, "{{json .Config.Healthcheck.Test}}"))
     assert check[0] == "CMD" and "/health/" in " ".join(check)
     done = podman("healthcheck", "run", web.name, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -326,22 +253,30 @@ def test_a_browser_sees_the_styled_home_page_and_signs_into_the_admin_with_no_cs
 
 
 @on_each_bake
-def test_podman_stop_ends_the_container_well_within_the_grace_period(web, podman):
+def test_podman_stop_ends_the_container_well_within_the_grace_period(web, podman, served):
     # Last in this module: it stops the shared container.
+    grace = load(served.project, "convox.yml")["services"]["web"]["termination"]["grace"]
     started = time.monotonic()
-    podman("stop", "--time", GRACE, web.name, timeout=GRACE + 15)
+    podman("stop", "--time", grace, web.name, timeout=grace + 15)
     stopped_in = time.monotonic() - started
-    assert podman.state(web.name, "ExitCode") == "0"
-    assert stopped_in < GRACE / 3, f"took {stopped_in:.1f} s of the {GRACE} s grace"
+    assert web.exit_code() == 0
+    assert stopped_in < grace / 3, f"took {stopped_in:.1f} s of the {grace} s grace"
 
 
 # What a build puts in /app.
 
+# A developer's local state, at the top and deeper down: Docker matches .dockerignore's
+# patterns from the context's root, so the deeper ones need `**/`.
 PLANTED = [
     "exampleapp/.env", "exampleproject/.env.local", ".env.local", ".coverage",
     "exampleapp/.coverage", "htmlcov/index.html", "exampleapp/htmlcov/index.html",
     "exampleapp/stray.pyc", "exampleapp/__pycache__/views.cpython-313.pyc",
-    "exampleapp/db.sqlite3", "db.sqlite3",
+    "exampleproject/__pycache__/settings.cpython-313.pyc", "exampleapp/db.sqlite3",
+    "db.sqlite3", ".git/HEAD", ".convox/app", ".venv/pyvenv.cfg", "venv/pyvenv.cfg",
+    ".pytest_cache/README.md", "exampleapp/.ruff_cache/CACHEDIR.TAG",
+    # Uploads of a local run (the default bake keeps media on disk), and static files
+    # collected outside the build, which the build collects afresh.
+    "media/photos/cat.jpg", "staticfiles/stale.css",
 ]
 
 
@@ -362,20 +297,14 @@ def cluttered(default_project, podman, tmp_path_factory):
 def test_local_state_at_any_depth_stays_out_of_the_image(cluttered, podman):
     _, tag = cluttered
     in_app = podman.files(tag)
-    assert {"manage.py", "exampleapp/views.py", "staticfiles/staticfiles.json"} <= in_app
-    kept_out = {".env", *PLANTED, "htmlcov", "exampleapp/htmlcov", "exampleapp/__pycache__"}
+    # What the image runs from: the serving tests show it is enough.
+    assert {"manage.py", "bin/web", "conf/nginx.conf", "pyproject.toml", "uv.lock",
+            "exampleapp/views.py", "exampleapp/static/exampleapp/style.css",
+            "staticfiles/staticfiles.json"} <= in_app
+    kept_out = {".env", ".gitignore", *PLANTED, "htmlcov", "exampleapp/htmlcov",
+                "exampleapp/__pycache__", ".git", ".venv", "media"}
     assert sorted(kept_out & in_app) == []
     assert [path for path in in_app if Path(path).name.startswith(".env")] == []
-
-
-def test_the_simulated_build_puts_the_same_files_in_app_as_the_real_one(
-        cluttered, podman, project_python, tmp_path):
-    # container.py stays for machines without podman: it must copy what a real build does.
-    context, tag = cluttered
-    simulated = container.build(context, tmp_path / "app", project_env(project_python))
-    files = {path.relative_to(simulated.workdir).as_posix()
-             for path in simulated.workdir.rglob("*")}
-    assert files == podman.files(tag)
 
 
 def test_a_code_change_rebuilds_on_the_cached_dependency_layer(default_project, podman,
@@ -460,10 +389,11 @@ def test_a_second_app_builds_migrates_and_serves_its_static_file(
     static = add_app(context, podman, real_image, "shelf")
     tag = f"localhost/convox-template-test:{secrets.token_hex(4)}"
     namespace = namespaces("grow")
+    database, web = fresh_database(), None
     try:
         podman.build(context, tag)
-        web = start(podman, tag, namespace, fresh_database())
-        with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{web.database}") as connection:
+        web = start(podman, tag, namespace, stack.socket_url(database))
+        with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{database}") as connection:
             tables = {row[0] for row in connection.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert "shelf_book" in tables
@@ -473,32 +403,34 @@ def test_a_second_app_builds_migrates_and_serves_its_static_file(
         assert response.body == static.read_text()
         assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     finally:
-        podman("rm", "--force", "--time", "0", f"{namespace.name}-web", check=False)
+        if web:
+            web.remove()
         podman("rmi", tag, check=False)
 
 
 @on_each_bake
-def test_the_image_has_its_database_driver_and_no_compiler_or_headers(podman, real_image):
+def test_the_image_has_its_database_driver_and_no_compiler_or_headers(podman, served):
     """The mysql bake compiles mysqlclient in a first stage: none of it ships."""
-    mysql = real_image in MYSQL_IMAGES
+    mysql = served.mysql
     probe = ("import json, os, shutil, django\n"
              f"import {'MySQLdb as driver' if mysql else 'psycopg as driver'}\n"
              "print(json.dumps([django.get_version(),"
              " [tool for tool in ('gcc', 'cc', 'pkg-config') if shutil.which(tool)],"
              " os.path.exists('/usr/include/mariadb/mysql.h')]))\n")
-    done = podman("run", "--rm", "--network", "none", real_image, "python", "-c", probe)
+    done = podman("run", "--rm", "--network", "none", served.tag, "python", "-c", probe)
     version, tools, headers = json.loads(done.stdout)
     assert version.startswith("6.1." if mysql else "5.2.")
     assert tools == [] and headers is False
 
 
 @on_each_bake
-def test_migrations_made_the_tables_in_its_database(web, real_image):
+def test_migrations_made_the_tables_in_its_database(web, served, served_database):
     wanted = {"accounts_user", "django_session", "django_migrations"}
-    if real_image in MYSQL_IMAGES:
-        tables = set(mysql_client(f"SHOW TABLES FROM `{web.database}`").stdout.split())
+    name = served_database[0]
+    if served.mysql:
+        tables = set(mysql_client(f"SHOW TABLES FROM `{name}`").stdout.split())
     else:
-        with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{web.database}") as connection:
+        with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{name}") as connection:
             tables = {row[0] for row in connection.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert wanted <= tables

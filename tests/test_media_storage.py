@@ -9,7 +9,6 @@ import secrets
 import urllib.error
 import urllib.request
 
-import container
 import pytest
 from combinations import COMBINATIONS, row_id, rows_with
 from conftest import require, run
@@ -164,8 +163,8 @@ def test_local_uploads_stay_out_of_git_and_the_image_and_s3_bakes_have_no_media_
     assert ("'BACKEND': 'exampleproject.storage.MediaStorage'" in settings) is not local
     assert (project / "exampleproject" / "storage.py").exists() is not local
     assert ("\nmedia/\n" in (project / ".gitignore").read_text()) is local
-    uploaded = "media/photos/cat.jpg"
-    assert container.ignored(uploaded, container.ignore_patterns(project)) is local
+    # The default bake's real build shows the line keeps uploads out (test_image.py).
+    assert ("media" in (project / ".dockerignore").read_text().splitlines()) is local
     # Each AWS_* variable of an s3 bake has a line of its own saying why.
     entries = env_example_entries((project / ".env.example").read_text())
     aws = {name: reason for name, (reason, *_) in entries.items() if name.startswith("AWS_")}

@@ -1,9 +1,9 @@
 """The container under load: fast answers, and no more failures than a fault must cost.
 
-Each test starts its own bin/web (tests/stack.py) in a network namespace of its own,
-with the database behind a proxy the test can break (tests/db_proxy.py), or for the
-load test on PostgreSQL's own socket; every request goes over loopback inside that
-namespace, to the router's port.
+Each test starts its own container of the default bake's real image (tests/stack.py) in a
+network namespace of its own, with the database behind a proxy the test can break
+(tests/db_proxy.py), or for the load tests on PostgreSQL's own socket; every request goes
+over loopback inside that namespace, to the router's port.
 """
 
 import os
@@ -19,6 +19,7 @@ import stack
 from conftest import require
 from db_proxy import DatabaseProxy
 from load import THINK_TIME, WRK_REPORT, WRK_STATUSES, Load, wrk, wrk_post
+from podman import ULIMITS, ulimit_options
 from traffic import (
     BALANCER,
     CLIENT,
@@ -39,18 +40,19 @@ LOAD_SECONDS = 8
 
 
 @pytest.fixture(scope="module")
-def database(image, fresh_database, tmp_path_factory):
+def database(podman, real_image, fresh_database, tmp_path_factory):
     """A migrated database with a superuser, and a proxy to it on a Unix socket."""
     name = fresh_database()
-    stack.release(image, stack.app_env(stack.socket_url(name)))
+    stack.release(podman, real_image, stack.app_env(stack.socket_url(name)))
     proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("db-proxy")))
     yield name, proxy
     proxy.close()
 
 
 @pytest.fixture
-def start(image, nginx, database, namespaces, tmp_path):
-    """start(through_proxy=True) -> bin/web in a namespace of its own, stopped after the test.
+def start(podman, real_image, database, namespaces):
+    """start(through_proxy=True, options=()) -> a container of the image in a namespace of
+    its own, removed after the test; `options` go to `podman run`.
 
     Through the proxy, the test can break the database; without it, every query is as
     fast as PostgreSQL's own socket makes it.
@@ -58,18 +60,18 @@ def start(image, nginx, database, namespaces, tmp_path):
     name, proxy = database
     started = []
 
-    def start(through_proxy=True):
+    def start(through_proxy=True, options=()):
         proxy.reachable()
         url = proxy.url(name) if through_proxy else stack.socket_url(name)
-        started.append(stack.start(image, namespaces("rel"), stack.app_env(url),
-                                   tmp_path / f"logs-{len(started)}"))
+        started.append(stack.start(podman, real_image, namespaces("rel"), stack.app_env(url),
+                                   options=options))
         started[-1].proxy = proxy
         return started[-1]
 
     yield start
     proxy.reachable()
     for web in started:
-        web.stop()
+        web.remove()
 
 
 @pytest.fixture
@@ -156,7 +158,7 @@ def test_a_killed_worker_costs_only_its_request_and_a_new_one_serves_within_2_s(
     # A sync worker holds one request at a time: nginx answers 502 for that one at most.
     assert len(load.failures()) <= 1, load.failures()
     assert len(load.outcomes) > 100
-    assert web.process.poll() is None
+    assert web.running()
 
 
 @pytest.mark.parametrize("fault", ["restarting", "unreachable"])
@@ -184,7 +186,7 @@ def test_the_database_going_away_costs_requests_only_while_it_is_away(web, fault
     # Full recovery within 5 s of the database's return, without restarting bin/web.
     late = [o for o in admin if o.started > back + 5]
     assert late and all(o.status == 200 for o in late), late
-    assert web.process.poll() is None
+    assert web.running()
     assert health.outcomes and health.failures() == [], health.failures()[:3]
 
 
@@ -195,9 +197,7 @@ def test_sigterm_under_load_finishes_what_was_accepted_and_refuses_new_connectio
     with load:
         time.sleep(2)
         signalled = time.monotonic()
-        web.process.send_signal(signal.SIGTERM)  # as Docker stops the container
-        web.process.wait(30)
-        stopped_in = time.monotonic() - signalled
+        stopped_in = web.stop(signal.SIGTERM, timeout=30)  # as Docker stops the container
 
     accepted = [o for o in load.outcomes if o.connected and o.connected < signalled]
     in_flight = [o for o in accepted if o.ended > signalled and o.path == "/admin/"]
@@ -206,7 +206,7 @@ def test_sigterm_under_load_finishes_what_was_accepted_and_refuses_new_connectio
     later = [o for o in load.outcomes if o.started > signalled + 0.5]
     assert later and all(o.error.startswith("ConnectionRefusedError") for o in later), \
         later[:3]
-    assert web.process.returncode == 0
+    assert web.exit_code() == 0
     assert stopped_in < 15  # well within convox.yml's 45 s termination grace
 
 
@@ -216,8 +216,8 @@ IDLE_CONNECTIONS = 4000
 
 
 def open_file_limit(soft):
-    """Set this process's soft RLIMIT_NOFILE (what the processes it starts inherit);
-    the previous soft limit."""
+    """Set the test process's soft RLIMIT_NOFILE (for its own client sockets); the
+    previous soft limit."""
     before, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     require(hard >= soft, f"a hard limit of {soft} open files (ulimit -Hn)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -243,27 +243,21 @@ def test_4000_idle_connections_leave_health_and_the_home_page_answering(start):
     enough"). nginx closes each idle one after client_header_timeout (10 s); the test's
     requests all come before that.
 
-    bin/web starts with Linux's default soft limit of 1,024 open files, which a container
-    may have: nginx.conf's worker_rlimit_nofile raises its workers' own.
+    The container starts with Linux's default soft limit of 1,024 open files, which a
+    container may have: nginx.conf's worker_rlimit_nofile raises its workers' own, up to
+    the hard limit.
     """
-    before = open_file_limit(1024)
-    try:
-        web = start(through_proxy=False)
-    finally:
-        open_file_limit(before)
-    open_file_limit(max(before, IDLE_CONNECTIONS + 1000))
+    web = start(through_proxy=False, options=ulimit_options(nofile=(1024, ULIMITS["nofile"][1])))
+    before = open_file_limit(IDLE_CONNECTIONS + 1000)  # the test's own client sockets
     pages = [("/health/", ROUTER_HEADERS), ("/", ROUTER_HEADERS)]
     idle = []
     try:
         # Requests throughout: while the idle connections pile up, and once they are all open.
         with Load(web.namespace, PORT, pages, clients=2, timeout=5) as load:
             opened = time.monotonic()
-            for _ in range(IDLE_CONNECTIONS):
-                try:
-                    idle.append(web.namespace.connect(PORT, timeout=5))
-                except OSError:
-                    break  # nginx accepts no more: the flood has filled it
-                idle[-1].sendall(b"GET /health/ HTTP/1.1\r\n")
+            # Until nginx accepts no more, if the flood fills it.
+            idle, _ = web.namespace.connections(PORT, IDLE_CONNECTIONS, timeout=5,
+                                                send=b"GET /health/ HTTP/1.1\r\n")
             opened = time.monotonic() - opened
             time.sleep(2)
         # Every idle connection is still held: each is answered once its request is whole.
@@ -279,7 +273,7 @@ def test_4000_idle_connections_leave_health_and_the_home_page_answering(start):
     assert {o.path for o in load.outcomes} == {"/health/", "/"} and len(load.outcomes) > 100
     assert len(idle) == held == IDLE_CONNECTIONS
     assert "worker_connections are not enough" not in web.stderr()
-    assert web.process.poll() is None
+    assert web.running()
 
 
 HOME_P99_UNDER_A_FLOOD_MS = 50
@@ -294,10 +288,10 @@ def lock_out(web, username=SUPERUSER[0]):
 
 
 @pytest.fixture
-def unlocked(image, database):
+def unlocked(podman, real_image, database):
     """Every lockout lifted after the test, for the next ones' sign-ins."""
     yield
-    stack.manage(image, stack.app_env(stack.socket_url(database[0])), "axes_reset")
+    stack.manage(podman, real_image, stack.app_env(stack.socket_url(database[0])), "axes_reset")
 
 
 def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_stays_under_50_ms(
@@ -362,8 +356,8 @@ def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_sta
     assert home["p99_us"] < HOME_P99_UNDER_A_FLOOD_MS * 1000, home
 
 
-def test_a_lockout_holds_on_every_container_until_axes_reset_username(start, image, database,
-                                                                      unlocked):
+def test_a_lockout_holds_on_every_container_until_axes_reset_username(start, podman, real_image,
+                                                                      database, unlocked):
     """Two containers on one database: the README's unlock command frees the account.
     axes counts each failure under the client's address as nginx logs it (here, from the
     balancer's PROXY header)."""
@@ -372,13 +366,13 @@ def test_a_lockout_holds_on_every_container_until_axes_reset_username(start, ima
     first.namespace.add_address(BALANCER)
     assert lock_out(first) == [200] * 9 + [429]
     env = stack.app_env(stack.socket_url(database[0]))
-    attempts = stack.manage(image, env, "axes_list_attempts").stdout.splitlines()
+    attempts = stack.manage(podman, real_image, env, "axes_list_attempts").stdout.splitlines()
     assert sorted(line.split("\t")[:2] for line in attempts) == sorted(
         [f"198.51.100.{number}", SUPERUSER[0]] for number in range(1, 11))
     refused = sign_in(4001, proxy_client="192.0.2.44", namespace=second.namespace,
                       host=BALANCER)
     assert refused.status == 429 and "Too many failed sign-ins" in refused.body
-    stack.manage(image, env, "axes_reset_username", SUPERUSER[0])
+    stack.manage(podman, real_image, env, "axes_reset_username", SUPERUSER[0])
     signed_in = sign_in(4001, proxy_client="192.0.2.44", namespace=second.namespace,
                         host=BALANCER)
     assert (signed_in.status, signed_in.headers["Location"]) == (302, "/admin/")

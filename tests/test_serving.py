@@ -1,194 +1,63 @@
-"""Serving traffic the way the container does: the image's steps and start command
-(bin/web: nginx in front of gunicorn) against a fresh PostgreSQL database, with requests
+"""Serving traffic as a rack serves it: the real image (built from the unchanged Dockerfile),
+its command bin/web (nginx in front of gunicorn) against a fresh database, with requests
 shaped like those of the first generation's balancer and today's rack router.
 
-Each bin/web runs in a network namespace of its own (it listens on fixed ports) and
-reaches PostgreSQL through a proxy on a Unix socket, which the tests make hang or refuse
-without touching the real server.
+Each container runs in a network namespace of its own (bin/web listens on fixed ports)
+and reaches the database through a proxy on a Unix socket, mounted in, which the tests
+make hang or refuse without touching the real server.
 """
 
 import http.client
 import os
 import re
 import secrets
-import shutil
 import signal
 import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+import stack
 from combinations import COMBINATIONS, SERVED
-from conftest import project_env, run
-from container import build
+from conftest import on_each_bake
 from db_proxy import DatabaseProxy
-from stack import command_name, tree
-from traffic import BALANCER, CLIENT, DOMAIN, SUPERUSER, fetch, sign_in
+from project_files import load
+from traffic import BALANCER, CLIENT, DOMAIN, sign_in
 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 8080  # what PORT says; the rack sets it from convox.yml's port
 
 
-def descendants(pid):
-    """Every process below pid, from /proc."""
-    return tree(pid) - {pid}
-
-
-def alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def left_behind(servers, seconds=1.0):
-    """Those of servers (pid -> name) still running a moment after bin/web exited."""
-    deadline = time.monotonic() + seconds
-    while True:
-        running = {pid: name for pid, name in servers.items() if alive(pid)}
-        if not running or time.monotonic() > deadline:
-            return running
-        time.sleep(0.05)
-
-
-@dataclass
-class Web:
-    process: object
-    namespace: object
-    logs: Path
-
-    def fetch(self, port, path, **kwargs):
-        return fetch(port, path, namespace=self.namespace, **kwargs)
-
-    def stdout(self):
-        return (self.logs / "stdout").read_text()
-
-    def stderr(self):
-        return (self.logs / "stderr").read_text()
-
-    def access_log_lines(self, marker):
-        time.sleep(0.3)  # the log goes through a pipe
-        return [line for line in self.stdout().splitlines() if marker in line]
-
-    def servers(self):
-        pids = descendants(self.process.pid)
-        return {pid: command_name(pid) for pid in pids}
-
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        """Signal bin/web as Docker does; seconds until it exited."""
-        started = time.monotonic()
-        os.kill(self.process.pid, sig)
-        self.process.wait(timeout=timeout)
-        return time.monotonic() - started
-
-
-def migrated(image, proxy, name):
-    """(proxy, env): the database `name` through proxy, migrated, with a superuser."""
-    env = {**image.env, "SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": proxy.url(name)}
-    # What a release does once, before it takes traffic (`convox run web python manage.py migrate`).
-    run(image.python, "manage.py", "migrate", "--noinput", cwd=image.workdir, env=env)
-    run(image.python, "manage.py", "createsuperuser", "--noinput", "--username", SUPERUSER[0],
-        "--email", "admin@example.com", cwd=image.workdir,
-        env={**env, "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1]})
-    return proxy, env
-
-
-# The two ends of the table of combinations: the default bake (Django 5.2) on PostgreSQL,
-# and combinations.SERVED (Django 6.1, the mysql answer) on MariaDB. A test marked
-# on_each_bake runs on both, the default's first; the others read the default bake's own
-# files (.env, convox.yml) and run on it alone.
-on_each_bake = pytest.mark.parametrize("image", ["default", "mysql"], indirect=True,
-                                       scope="module")
-
-
 @pytest.fixture(scope="module")
-def image(request, image):
-    """The served bake, its Dockerfile's last stage followed with its own virtualenv: the
-    default bake's (conftest.image), or the 6.1 + mysql bake's."""
-    if getattr(request, "param", "default") == "default":
-        return image
-    project = request.getfixturevalue("combination_projects")[SERVED]
-    python = request.getfixturevalue("requirements_python")(project)
-    workdir = request.getfixturevalue("tmp_path_factory").mktemp("image-mysql") / "app"
-    built = build(project, workdir, project_env(python))
-    # Left to the machine: Debian's packages (the client library mysqlclient links to among
-    # them), and what the Dockerfile's first stage installs into /venv.
-    assert [step.split()[0] for step in built.skipped] == ["apt-get", "COPY"]
-    assert "libmariadb3" in built.skipped[0].split()
-    assert built.skipped[1].startswith("COPY --from=")
-    return built
-
-
-def is_mysql(image):
-    return '"mysqlclient==' in (image.workdir / "pyproject.toml").read_text()
-
-
-@pytest.fixture(scope="module")
-def database(image, request, tmp_path_factory):
-    """A migrated database with a superuser, behind a proxy the tests can break: PostgreSQL
-    for the default bake, MariaDB for the mysql one."""
-    if is_mysql(image):
-        proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("mariadb-proxy")),
-                              server="mariadb")
-        name = request.getfixturevalue("fresh_mysql_database")()
-    else:
-        proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("pg-proxy")))
-        name = request.getfixturevalue("fresh_database")()
-    yield migrated(image, proxy, name)
+def database(podman, served, served_database, tmp_path_factory):
+    """(proxy, env): the served bake's database, migrated with a superuser, behind a proxy
+    the tests can break: PostgreSQL for the default bake, MariaDB for the mysql one."""
+    proxy = DatabaseProxy(socket_dir=str(tmp_path_factory.mktemp("db-proxy")),
+                          server="mariadb" if served.mysql else "postgres")
+    env = stack.app_env(proxy.url(served_database[0]), PORT=str(ROUTER_PORT))
+    stack.release(podman, served.tag, env)
+    yield proxy, env
     proxy.close()
 
 
 @pytest.fixture(scope="module")
-def start_web(image, nginx, namespaces, database, tmp_path_factory):
-    """start_web(workdir=None, healthy=True, **env) -> Web: bin/web in a namespace of its own."""
+def start_web(podman, served, namespaces, database):
+    """start_web(*command, healthy=True, **env) -> stack.Web: the image in a namespace of
+    its own, its environment the database's with env on top."""
     started = []
 
-    def start(workdir=None, healthy=True, **env):
-        workdir = Path(workdir or image.workdir)
+    def start(*command, healthy=True, **env):
         namespace = namespaces()
         namespace.add_address(BALANCER)
-        logs = tmp_path_factory.mktemp("bin-web")
-        full_env = project_env(image.python, **{**database[1], "PORT": str(ROUTER_PORT), **env})
-        with open(logs / "stdout", "w") as stdout, open(logs / "stderr", "w") as stderr:
-            # The image's CMD, from its WORKDIR, in a process group of its own for clean-up.
-            process = namespace.popen([workdir / image.cmd[0], *image.cmd[1:]], cwd=workdir,
-                                      env=full_env, stdout=stdout, stderr=stderr,
-                                      start_new_session=True)
-        web = Web(process, namespace, logs)
-        started.append(web)
-        if healthy:
-            wait_until_healthy(web)
-        return web
+        started.append(stack.start(podman, served.tag, namespace, {**database[1], **env},
+                                   *command, healthy=healthy))
+        return started[-1]
 
     yield start
     for web in started:
-        # bin/web, and nginx and gunicorn, which it starts in process groups of their own:
-        # left running, they would take CPU from the load tests of later modules.
-        for pid in tree(web.process.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        web.process.wait()
-
-
-def wait_until_healthy(web, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert web.process.poll() is None, (
-            f"bin/web exited {web.process.returncode}:\n{web.stderr()}")
-        try:
-            if web.fetch(4000, "/health/", timeout=2).status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"bin/web not healthy in {seconds} s:\n{web.stderr()}")
+        web.remove()
 
 
 @pytest.fixture(scope="module")
@@ -438,7 +307,7 @@ def test_health_answers_within_50_ms_while_the_database_hangs(web, proxy):
     assert served_p99 < 50
     # The test's own 20 client threads share one interpreter: a looser bound there.
     assert client_p99 < 500
-    assert web.process.poll() is None
+    assert web.running()
     assert all(thread.is_alive() for thread in held), "the workers were not held up"
     proxy.reachable()  # the held requests fail now, and free their workers
     for thread in held:
@@ -452,10 +321,10 @@ def test_bin_web_waits_for_the_database_before_it_opens_a_port(start_web, proxy)
     time.sleep(3)
     with pytest.raises(ConnectionRefusedError):
         web.fetch(4000, "/health/")
-    assert web.process.poll() is None
+    assert web.running()
     proxy.reachable()
-    wait_until_healthy(web)
-    assert web.stop() < 15 and web.process.returncode == 0
+    stack.wait_until_healthy(web)
+    assert web.stop() < 15 and web.exit_code() == 0
 
 
 @on_each_bake
@@ -464,7 +333,7 @@ def test_bin_web_gives_up_on_an_unreachable_database_with_one_line(start_web, pr
     web = start_web(healthy=False, DATABASE_WAIT_SECONDS="4")
     started = time.monotonic()
     refused = []
-    while web.process.poll() is None and time.monotonic() - started < 20:
+    while web.running() and time.monotonic() - started < 20:
         try:
             web.fetch(4000, "/health/", timeout=1)
         except ConnectionRefusedError:
@@ -472,7 +341,7 @@ def test_bin_web_gives_up_on_an_unreachable_database_with_one_line(start_web, pr
         time.sleep(0.5)
     gave_up_in = time.monotonic() - started
     print(f"bin/web gave up on the database after {gave_up_in:.1f} s (DATABASE_WAIT_SECONDS=4)")
-    assert web.process.returncode == 1
+    assert web.exit_code() == 1
     assert refused and 4 <= gave_up_in < 10
     lines = web.stderr().strip().splitlines()
     assert len(lines) == 1, lines
@@ -502,35 +371,32 @@ def test_local_container_with_env_values_signs_in_over_plain_http(start_web, def
 
 
 # --- stopping --------------------------------------------------------------------------
+# bin/web is the container's PID 1: once it exits, the kernel ends whatever is left in
+# the container, so what these tests watch is how soon, and with what status, it exits.
 
 
 def test_worst_case_stop_fits_the_termination_grace(start_web, proxy, default_project):
     """A request whose headers arrive late, then block on the database, during a stop."""
-    import yaml
-
-    grace = yaml.safe_load((default_project / "convox.yml").read_text())[
-        "services"]["web"]["termination"]["grace"]
+    grace = load(default_project, "convox.yml")["services"]["web"]["termination"]["grace"]
     web = start_web()
     slow = web.namespace.connect(4001, BALANCER)
     slow.sendall(f"PROXY TCP4 {CLIENT} 10.0.0.2 51234 443\r\n".encode())
     slow.sendall(b"GET /admin/login/ HTTP/1.1\r\n")
-    servers = web.servers()
 
     started = time.monotonic()
-    os.kill(web.process.pid, signal.SIGTERM)
+    web.send(signal.SIGTERM)
     time.sleep(8)  # the rest of the headers come just inside nginx's 10 s
-    assert web.process.poll() is None, "bin/web did not wait for the slow request"
+    assert web.running(), "bin/web did not wait for the slow request"
     proxy.unreachable()  # and the request hangs on the database
     # A well-formed session key: Django looks it up in the database.
     session = f"sessionid={secrets.token_hex(16)}"
     slow.sendall(f"Host: {DOMAIN}\r\nCookie: {session}\r\n\r\n".encode())
-    web.process.wait(timeout=60)
+    web.wait(timeout=60)
     stopped_in = time.monotonic() - started
     slow.close()
     print(f"worst-case stop: {stopped_in:.1f} s (termination grace {grace} s)")
     assert stopped_in <= 40 < grace
-    assert web.process.returncode == 0
-    assert left_behind(servers) == {}
+    assert web.exit_code() == 0
 
 
 @on_each_bake
@@ -538,28 +404,30 @@ def test_a_killed_nginx_stops_everything_and_bin_web_exits_non_zero(start_web):
     web = start_web()
     servers = web.servers()
     nginx_master = [pid for pid, name in servers.items()
-                    if name == "nginx" and descendants(pid)]
+                    if name == "nginx" and stack.tree(pid) != {pid}]
     assert len(nginx_master) == 1 and any(n.startswith("gunicorn") for n in servers.values())
 
     started = time.monotonic()
-    os.kill(nginx_master[0], signal.SIGKILL)
+    os.kill(nginx_master[0], signal.SIGKILL)  # as the kernel's OOM killer would
     time.sleep(0.2)
-    os.kill(web.process.pid, signal.SIGTERM)  # a stop arriving meanwhile changes nothing
-    web.process.wait(timeout=10)
+    web.send(signal.SIGTERM)  # a stop arriving meanwhile changes nothing
+    web.wait(timeout=10)
     assert time.monotonic() - started < 5
-    assert web.process.returncode != 0
-    assert left_behind(servers) == {}
+    assert web.exit_code() != 0
 
 
 @on_each_bake
-def test_bin_web_runs_from_a_folder_with_a_space_an_ampersand_and_a_pipe(start_web, image,
-                                                                         tmp_path):
-    folder = tmp_path / "my site & co | test" / "app"
-    shutil.copytree(image.workdir, folder, symlinks=True)
-    web = start_web(workdir=folder)
+def test_bin_web_runs_from_a_folder_with_a_space_an_ampersand_and_a_pipe(start_web):
+    # The image's files, copied inside the container to such a folder in /tmp (its one
+    # writable place), and bin/web started from there.
+    folder = "/tmp/my site & co | test/app"
+    web = start_web("sh", "-c", 'mkdir -p "$1" && cp -a /app/. "$1" && exec "$1/bin/web"',
+                    "sh", folder)
+    # bin/web works from its own folder: the one it was started in.
+    assert web.podman("exec", web.name, "readlink", "/proc/1/cwd").stdout.strip() == folder
     stylesheet = hashed_stylesheet(web, "/", r'href="(/static/exampleapp/style\.[0-9a-f]{12}\.css)"')
     assert web.fetch(ROUTER_PORT, stylesheet).status == 200
-    assert web.stop() < 15 and web.process.returncode == 0
+    assert web.stop() < 15 and web.exit_code() == 0
 
 
 @on_each_bake
@@ -569,8 +437,7 @@ def test_sigterm_lets_a_request_in_flight_finish_then_stops_nginx_and_gunicorn(w
     assert signed_in.status == 302, (signed_in.status, signed_in.body[-2000:], web.stderr()[-3000:])
     cookies = " ".join(signed_in.headers.get_all("Set-Cookie"))
     session = re.search(r"sessionid=[^;]+", cookies).group(0)
-    servers = web.servers()
-    names = set(servers.values())
+    names = set(web.servers().values())
     assert "nginx" in names and any(name.startswith("gunicorn") for name in names), names
 
     proxy.slow(0.5)  # every database packet waits: the admin index takes seconds
@@ -586,16 +453,15 @@ def test_sigterm_lets_a_request_in_flight_finish_then_stops_nginx_and_gunicorn(w
 
     assert answers and answers[0].status == 200
     assert "Site administration" in answers[0].body
-    assert web.process.returncode == 0
+    assert web.exit_code() == 0
     assert stopped_in < 40
-    assert left_behind(servers) == {}
 
 
 @on_each_bake
-def test_each_served_bake_runs_its_series_on_its_database(image, database):
+def test_each_served_bake_runs_its_series_on_its_database(served, database):
     """The two ends of the table: the first row's series and database, and SERVED's."""
-    series, database_answer = (SERVED if is_mysql(image) else COMBINATIONS[0])[:2]
-    pyproject = (image.workdir / "pyproject.toml").read_text()
+    series, database_answer = (SERVED if served.mysql else COMBINATIONS[0])[:2]
+    pyproject = (served.project / "pyproject.toml").read_text()
     assert f'"Django=={series}.' in pyproject
     scheme = {"mysql": "mysql://", "postgresql": "postgres://"}[database_answer]
     assert database[1]["DATABASE_URL"].startswith(scheme)
