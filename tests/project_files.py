@@ -73,6 +73,17 @@ def variables_read(project):
     return found
 
 
+def env_file(project):
+    """{NAME: value} of the variables .env lists: its value where set, None where the line
+    is commented out (`# NAME=example`, an example to uncomment)."""
+    found = {}
+    for line in (project / ".env").read_text().splitlines():
+        match = re.match(r"^(#\s?)?([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if match and not (match[1] and match[2] in found):
+            found[match[2]] = None if match[1] else match[3]
+    return found
+
+
 def declared(manifest_web):
     """{NAME: default or None} from a convox.yml service's environment."""
     entries = (entry.split("=", 1) for entry in manifest_web.get("environment", []))

@@ -11,13 +11,14 @@ one fails there): the tests download while it is off and turn it on to try a wro
 """
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from traffic import free_port
 
 REGION = "eu-west-1"
 
@@ -30,9 +31,7 @@ def moto_server():
 
 class S3Server:
     def __init__(self, log_path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
 

@@ -24,6 +24,7 @@ from conftest import (
     text_files,
 )
 from cookiecutter.environment import StrictEnvironment
+from project_files import SET_BY_THE_RACK, SET_BY_THE_SYSTEM, env_file, variables_read
 
 STARTPROJECT_FILES = [
     "manage.py",
@@ -45,8 +46,7 @@ STARTAPP_FILES = [
 
 
 def secret_key(project):
-    match = re.search(r"^SECRET_KEY=(.*)$", (project / ".env").read_text(), re.MULTILINE)
-    return match.group(1)
+    return env_file(project)["SECRET_KEY"]
 
 
 def test_default_bake_uses_the_seed_names_in_the_startproject_layout(default_project):
@@ -125,18 +125,10 @@ def test_secret_key_stays_out_of_the_replay_file(default_project, _cookiecutter_
 
 
 def test_env_file_is_private_and_lists_every_variable_the_project_reads(default_project):
-    env_file = default_project / ".env"
-    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    readers = ["exampleproject/settings.py", "gunicorn.conf.py", "bin/web"]
-    read = set()
-    for reader in readers:
-        text = (default_project / reader).read_text()
-        read |= set(re.findall(r"(?:environ\.get|env_list)\('([A-Z_]+)'", text))
-        read |= {"DATABASE_URL"} if "dj_database_url.config(" in text else set()
-        read |= set(re.findall(r"\$\{([A-Z_]+):-", text))
-    read -= {"PORT", "TMPDIR"}  # set by the rack and the system, never by hand
+    assert stat.S_IMODE((default_project / ".env").stat().st_mode) == 0o600
+    read = set(variables_read(default_project)) - SET_BY_THE_RACK - SET_BY_THE_SYSTEM
     assert {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DATABASE_URL"} <= read
-    listed = set(re.findall(r"^#? ?([A-Z_]+)=", env_file.read_text(), re.MULTILINE))
+    listed = set(env_file(default_project))
     assert read <= listed, read - listed
 
 

@@ -7,6 +7,7 @@ from convox_rules import (
     check_compose,
 )
 from project_files import (
+    env_file,
     link_url,
     load,
     pinned_minimum_postgres,
@@ -53,8 +54,7 @@ def test_compose_database_is_postgres_17_and_its_link_gives_compose_the_same_url
 
 
 def test_env_file_gives_every_value_compose_requires(project):
-    lines = (project / ".env").read_text().splitlines()
-    local = {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
+    local = {name for name, value in env_file(project).items() if value is not None}
     web = load(project, "docker-compose.yml")["services"]["web"]
     required = {entry for entry in web["environment"] if "=" not in entry}
     assert required - local == set()

@@ -6,11 +6,11 @@ import email
 import email.policy
 import json
 import re
-import socket
 
 import pytest
 from combinations import CHOICES, ONE_PER_SET, row_id
 from conftest import require, run
+from traffic import free_port
 
 try:
     from aiosmtpd.controller import Controller
@@ -56,12 +56,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope)
         return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 and an app that is exactly what Django's startapp makes."""
 
 import re
-import socket
 import subprocess
 import time
 import urllib.request
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE, project_env, run
+from traffic import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +63,6 @@ def test_app_is_exactly_what_startapp_makes(project, project_python, tmp_path):
         for path in template_static.rglob("*") if path.is_file()
     }
     assert {path: in_project[path] for path in in_project.keys() - template_own} == made_by_django
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_runserver_serves_the_home_page_and_the_app_stylesheet(default_project, project_python):

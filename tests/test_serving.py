@@ -22,7 +22,7 @@ import stack
 from combinations import COMBINATIONS, SERVED
 from conftest import on_each_bake
 from db_proxy import DatabaseProxy
-from project_files import load
+from project_files import env_file, load
 from traffic import BALANCER, CLIENT, DOMAIN, sign_in
 
 pytestmark = pytest.mark.slow
@@ -351,13 +351,9 @@ def test_bin_web_gives_up_on_an_unreachable_database_with_one_line(start_web, pr
 # --- a local container: .env's values on the router port, as the compose run serves them ---
 
 
-def env_file_values(project):
-    lines = (project / ".env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
-
-
 def test_local_container_with_env_values_signs_in_over_plain_http(start_web, default_project):
-    local = env_file_values(default_project)
+    local = {name: value for name, value in env_file(default_project).items()
+             if value is not None}
     assert local["DEBUG"] == "true"
     web = start_web(**{**local, "PORT": "3000"})
     browser = {"Host": "localhost:8000"}  # what a browser at http://localhost:8000 sends

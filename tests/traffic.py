@@ -11,6 +11,7 @@ without it, to the machine's loopback.
 
 import http.client
 import re
+import socket
 import urllib.parse
 from dataclasses import dataclass
 
@@ -46,6 +47,13 @@ class _Connection(http.client.HTTPConnection):
             self.sock = self.namespace.connect(self.port, self.host, self.timeout)
         if self.proxy_client:
             self.sock.sendall(f"PROXY TCP4 {self.proxy_client} 10.0.0.2 51234 443\r\n".encode())
+
+
+def free_port():
+    """A TCP port of the machine's loopback that nothing listens on, for a test's server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def fetch(port, path, method="GET", headers=(), body=None, proxy_client=None,
