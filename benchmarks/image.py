@@ -5,7 +5,7 @@ beside the image the template built with pip before it moved to uv.
 
 Everything happens in a podman storage of its own, made for this run and deleted after
 it, so every figure starts cold: the stand-in base (debootstrap, then Debian's Python; see
-tests/podman.py), the app's layers over it, a rebuild with nothing changed, three rebuilds
+tests/support/podman.py), the app's layers over it, a rebuild with nothing changed, three rebuilds
 after a code-only change (median). The same builds are made, in the same storage, of a
 default bake of the template at REV (default: its last commit whose Dockerfile ran `pip
 install -r requirements.txt`, found in git's history), the code-only rebuilds of the two
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(TEMPLATE / "tests"))
+sys.path.insert(0, str(TEMPLATE / "tests" / "support"))
 
 import netns
 import podman as oci

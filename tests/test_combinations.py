@@ -1,4 +1,4 @@
-"""The table of combinations (tests/combinations.py) and every row of it baked: each value
+"""The table of combinations (tests/support/combinations.py) and every row of it baked: each value
 and each pair the hook accepts; each row renders its choices, reads an empty variable as
 unset, passes hadolint, ruff, the Compose schema, Convox's rules (with the database version
 Django needs) and `manage.py check`, and declares and documents every variable it reads.

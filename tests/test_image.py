@@ -33,7 +33,7 @@ from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, 
 pytestmark = pytest.mark.slow
 
 ROUTER_PORT = 3000  # convox.yml's port: the rack sets PORT from it
-BROWSER = Path(__file__).with_name("browser.py")
+BROWSER = Path(__file__).parent / "support" / "browser.py"
 
 
 def start(podman, image, namespace, database_url):

@@ -32,7 +32,7 @@ from traffic import SUPERUSER, fetch
 
 HEADING = "## Run the container locally"
 COMPOSE_FILES = ["-f", "docker-compose.yml", "-f", "docker-compose.override.yml"]
-BROWSER = Path(__file__).with_name("browser.py")
+BROWSER = Path(__file__).parent / "support" / "browser.py"
 
 POSTGRES_CONTAINERFILE = """\
 FROM {base}

@@ -1,9 +1,10 @@
 """The container under load: fast answers, and no more failures than a fault must cost.
 
-Each test starts its own container of the default bake's real image (tests/stack.py) in a
-network namespace of its own, with the database behind a proxy the test can break
-(tests/db_proxy.py), or for the load tests on PostgreSQL's own socket; every request goes
-over loopback inside that namespace, to the router's port.
+Each test starts its own container of the default bake's real image
+(tests/support/stack.py) in a network namespace of its own, with the database behind a
+proxy the test can break (tests/support/db_proxy.py), or for the load tests on
+PostgreSQL's own socket; every request goes over loopback inside that namespace, to the
+router's port.
 """
 
 import os

@@ -1,5 +1,7 @@
-"""The repository itself: the questions are documented, and CI runs the README's command."""
+"""The repository itself: the questions are documented, CI runs the README's command, and the
+suite keeps its layout."""
 
+import ast
 import json
 import re
 import subprocess
@@ -84,3 +86,18 @@ def test_the_templates_own_code_passes_its_linter(tools):
     done = subprocess.run([tools["ruff"], "check", "."], cwd=TEMPLATE, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_test_modules_import_no_other_test_module_and_helpers_live_in_support():
+    tests = TEMPLATE / "tests"
+    modules = {path.stem for path in tests.glob("test_*.py")}
+    imported = {}
+    for path in tests.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            imported[path.name] = imported.get(path.name, set()) | (set(names) & modules)
+    assert {name: found for name, found in imported.items() if found} == {}
+    # Beside the test modules only conftest.py: everything they share is in support/.
+    assert sorted(path.name for path in tests.glob("*.py")
+                  if not path.name.startswith("test_")) == ["conftest.py"]

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parents[1]
+TEMPLATE = Path(__file__).resolve().parents[2]
 CHOICES = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 # The oldest Python of each Django series (hooks/tested_versions.py writes it).
 DJANGO_PYTHON = json.loads((TEMPLATE / "hooks" / "django_python.json").read_text())
