@@ -7,6 +7,7 @@ backport) with MariaDB, Celery on 6.1 with PostgreSQL. test_database_servers.py 
 series and database of each through migrate and the project's own tests.
 """
 
+import re
 import secrets
 import shlex
 import signal
@@ -19,7 +20,7 @@ import pytest
 import yaml
 from combinations import COMBINATIONS, row_id, rows_with
 from conftest import mariadb_url, mysql_client, project_env, require
-from project_files import link_url
+from project_files import declared, link_url
 
 REDIS = ("127.0.0.1", 6379)
 WITH_TASKS = [row for row in COMBINATIONS if row[3] != "none"]
@@ -38,6 +39,23 @@ def manifests(project):
             yaml.safe_load((project / "docker-compose.yml").read_text()))
 
 
+def worker_grace(project):
+    """How long today's racks let the worker finish after SIGTERM."""
+    return manifests(project)[0]["services"]["worker"]["termination"]["grace"]
+
+
+# Finds the command as manage.py would and parses its arguments, without running it;
+# prints the app it comes from and the backend the settings queue tasks with.
+MANAGEMENT_COMMAND = """
+from django.conf import settings
+from django.core.management import get_commands, load_command_class
+name, *arguments = {argv!r}
+app = get_commands()[name]
+load_command_class(app, name).create_parser("manage.py", name).parse_args(arguments)
+print(app, settings.TASKS["default"]["BACKEND"])
+"""
+
+
 # The manifests, for every combination
 
 
@@ -49,32 +67,57 @@ def test_a_worker_service_exists_exactly_when_tasks_are_chosen(row, combination_
     assert ("worker" in compose["services"]) is chosen
     assert ("redis" in convox["resources"]) is (row[3] == "celery")
     assert ("redis" in compose["services"]) is (row[3] == "celery")
-    package = combination_projects[row] / "exampleproject"
+    package = combination_projects[row] / combination_projects[row].name
     assert (package / "background").is_dir() is chosen
     assert (package / "celery.py").is_file() is (row[3] == "celery")
 
 
 @pytest.mark.parametrize("row", WITH_TASKS, ids=map(row_id, WITH_TASKS))
-def test_the_worker_reads_what_web_reads_and_takes_no_traffic(row, combination_projects):
-    convox, compose = manifests(combination_projects[row])
+def test_the_worker_reads_what_web_reads_and_takes_no_traffic(
+        row, combination_projects, python_of, django_of):
+    project = combination_projects[row]
+    convox, compose = manifests(project)
     web, worker = convox["services"]["web"], convox["services"]["worker"]
     assert worker["environment"] == web["environment"]
     assert worker["resources"] == web["resources"]
     assert worker["build"] == web["build"] == "."
     assert not {"port", "domain", "health", "liveness", "startupProbe"} & set(worker)
-    # One worker (`convox scale worker` adds more), with web's memory: the same image.
-    assert worker["scale"]["count"] == 1
+    # Fewer workers than the README's `convox scale worker` asks for, with web's memory:
+    # the same image.
+    readme = (project / "README.md").read_text()
+    scaled_to = int(re.search(r"`convox scale worker --count (\d+)", readme).group(1))
+    assert 1 <= worker["scale"]["count"] < scaled_to
     assert worker["scale"]["memory"] == web["scale"]["memory"]
-    assert worker["termination"]["grace"] == 120
+    # Tasks are the work too slow for a request: more time to finish than web has. What
+    # the README and settings tell the developer is the manifest's number.
+    grace = worker_grace(project)
+    assert grace > web["termination"]["grace"]
+    stopping = next(part for part in readme.split("\n\n") if "`termination.grace`" in part)
+    assert f"{grace} s" in stopping, stopping
+    settings = (project / project.name / "settings.py").read_text()
+    assert {int(n) for n in re.findall(r"convox\.yml gives it (\d+) s", settings)} <= {grace}
     first = compose["services"]
     assert first["worker"]["environment"] == first["web"]["environment"]
     assert first["worker"]["links"] == first["web"]["links"]
     assert "ports" not in first["worker"] and "labels" not in first["worker"]
     # Both generations start the worker the same way.
     assert first["worker"]["command"] == worker["command"]
-    expected = {"django-tasks": "python manage.py db_worker --no-reload",
-                "celery": "celery --app exampleproject worker --loglevel INFO"}[row[3]]
-    assert worker["command"] == expected
+    # The command runs the project's own tasks: run here up to the point of starting.
+    argv = shlex.split(worker["command"])
+    if row[3] == "celery":
+        # The app is the project package's; --help exits 0 only once Celery has loaded it
+        # and the subcommand takes every option given.
+        assert argv[argv.index("--app") + 1].split(".")[0] == project.name, argv
+        done = subprocess.run([*argv, "--help"], cwd=project, capture_output=True, text=True,
+                              env=project_env(python_of(row)), timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+    else:
+        # A management command of the app whose backend the settings queue tasks with.
+        assert argv[:2] == ["python", "manage.py"], argv
+        app, backend = django_of(row).run(project, [
+            "shell", "--no-imports", "-c", MANAGEMENT_COMMAND.format(argv=argv[2:])],
+        ).stdout.split()
+        assert backend.startswith(f"{app}."), (app, backend)
 
 
 CELERY = rows_with("background_tasks", "celery")
@@ -84,13 +127,18 @@ CELERY = rows_with("background_tasks", "celery")
 def test_the_redis_link_gives_compose_the_url_the_settings_read(row, combination_projects):
     convox, compose = manifests(combination_projects[row])
     services = compose["services"]
-    assert services["redis"]["image"] == "docker.io/library/redis:7"
+    # Named in full, with a version: podman resolves no short name, and `latest` moves.
+    registry, _, image = services["redis"]["image"].partition("/")
+    repository, _, tag = image.rpartition("/")[2].partition(":")
+    assert "." in registry and repository == "redis" and re.fullmatch(r"\d+(\.\d+)*", tag)
     url = link_url("redis", services["redis"])
-    assert url == "redis://redis:6379/0"
-    assert f"REDIS_URL={url}" in services["web"]["environment"]
+    for service in ("web", "worker"):
+        assert f"REDIS_URL={url}" in services[service]["environment"]
     # Today's racks: the redis resource sets REDIS_URL, so the manifest declares none.
-    assert convox["resources"]["redis"] == {"type": "redis"}
-    assert "redis" in convox["services"]["web"]["resources"]
+    assert convox["resources"]["redis"]["type"] == "redis"
+    for service in ("web", "worker"):
+        assert "redis" in convox["services"][service]["resources"]
+        assert "REDIS_URL" not in declared(convox["services"][service])
 
 
 # The worker at work, as the manifest starts it
@@ -202,7 +250,8 @@ def test_the_worker_runs_queued_tasks_and_finishes_one_it_is_running_on_sigterm(
         django.run(project, ["example_task", "slow", "--seconds", "3"], env)
         wait_for(lambda: ("slow", False) in records(), 30, "started 'slow' row", worker)
         worker.process.send_signal(signal.SIGTERM)
-        code = worker.process.wait(timeout=30)
+        # Within the time today's racks give it before they kill it.
+        code = worker.process.wait(timeout=worker_grace(project))
         # It finished the task it was running, once, before it exited.
         assert records() == [("hello", True), ("slow", True)], worker.log()
         assert code == 0, worker.log()

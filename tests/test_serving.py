@@ -367,8 +367,8 @@ def test_local_container_with_env_values_signs_in_over_plain_http(start_web, def
 
 
 # --- stopping --------------------------------------------------------------------------
-# bin/web is the container's PID 1: once it exits, the kernel ends whatever is left in
-# the container, so what these tests watch is how soon, and with what status, it exits.
+# Once bin/web, the container's main process, exits, the engine ends the container: what
+# these tests watch is how soon, and with what status, bin/web exits.
 
 
 def test_worst_case_stop_fits_the_termination_grace(start_web, proxy, default_project):

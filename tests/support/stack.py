@@ -8,10 +8,14 @@ CMD detached, as a rack runs it (Podman.run_as_convox: its own user, a read-only
 answer; `Web` watches, signals and removes it. The serving, reliability and image tests
 and benchmarks/serve.py share these steps.
 
-In the container bin/web is PID 1, as on both generations (neither adds an init): its PID
-on this machine, from podman, shows the process tree in /proc and lets a test signal one
-server as a crash or the kernel's OOM killer would. bin/web may check the database
-before it opens its ports, so `start` waits for the first health answer, not a port.
+Here bin/web is the container's PID 1, as under `docker run` without `--init`. A v3 rack
+shares the pod's process namespace by default (convox/convox: `init` defaults to true in
+pkg/manifest/manifest.go, and provider/k8s/template/app/service.yml.tmpl turns it into
+`shareProcessNamespace`), so there the pod's pause process is PID 1 instead; bin/web
+traps TERM and INT itself, so it stops the same way either way. Its PID on this machine,
+from podman, shows the process tree in /proc and lets a test signal one server as a
+crash or the kernel's OOM killer would. bin/web may check the database before it opens
+its ports, so `start` waits for the first health answer, not a port.
 """
 
 import secrets
@@ -134,7 +138,7 @@ class Web:
         return children(self.gunicorn_master())
 
     def send(self, sig=signal.SIGTERM):
-        """Send bin/web sig as the engine does (`docker stop` sends SIGTERM to PID 1)."""
+        """Send bin/web sig, as the engine does (`docker stop` sends SIGTERM to its process)."""
         self.podman("kill", "--signal", sig.name, self.name)
 
     def wait(self, timeout=60):
