@@ -25,11 +25,12 @@ done = function(summary, latency, requests)
 end
 """
 
-# Each connection waits this long (100 to 200 ms, at random) after an answer before it
-# sends its next request, as a person's browser does; added to WRK_REPORT.
-THINK_TIME = """\
+def think_time(low_ms, high_ms):
+    """A wrk script part (added to WRK_REPORT): each connection waits low_ms to high_ms, at
+    random, after an answer before it sends its next request, as a person's browser does."""
+    return f"""\
 delay = function()
-  return math.random(100, 200)
+  return math.random({low_ms}, {high_ms})
 end
 """
 
