@@ -568,9 +568,12 @@ class Served:
 # The two ends of the table of combinations: the default bake (Django 5.2, one stage) on
 # PostgreSQL, and combinations.SERVED (Django 6.1, the mysql answer, two stages) on the
 # machine's MariaDB, its Unix socket mounted in. A test marked on_each_bake runs on both,
-# the default's first; the others take `served` as the default bake alone.
+# the default's first; on_the_default_bake runs a test on the default alone.
 on_each_bake = pytest.mark.parametrize("served", ["default", "mysql"], indirect=True,
                                        scope="module")
+# A test of the default bake alone that shares its servers with on_each_bake's default run.
+on_the_default_bake = pytest.mark.parametrize("served", ["default"], indirect=True,
+                                              scope="module")
 
 
 @pytest.fixture(scope="module")

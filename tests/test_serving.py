@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import stack
 from combinations import COMBINATIONS, SERVED
-from conftest import on_each_bake
+from conftest import on_each_bake, on_the_default_bake
 from db_proxy import DatabaseProxy
 from project_files import env_file, load
 from traffic import BALANCER, CLIENT, DOMAIN, sign_in
@@ -351,6 +351,7 @@ def test_bin_web_gives_up_on_an_unreachable_database_with_one_line(start_web, pr
 # --- a local container: .env's values on the router port, as the compose run serves them ---
 
 
+@on_the_default_bake
 def test_local_container_with_env_values_signs_in_over_plain_http(start_web, default_project):
     local = {name: value for name, value in env_file(default_project).items()
              if value is not None}
@@ -371,6 +372,7 @@ def test_local_container_with_env_values_signs_in_over_plain_http(start_web, def
 # these tests watch is how soon, and with what status, bin/web exits.
 
 
+@on_the_default_bake
 def test_worst_case_stop_fits_the_termination_grace(start_web, proxy, default_project):
     """A request whose headers arrive late, then block on the database, during a stop."""
     grace = load(default_project, "convox.yml")["services"]["web"]["termination"]["grace"]
