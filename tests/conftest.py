@@ -234,7 +234,8 @@ def make_venv(requirements, base=sys.executable):
     of a requirements file) installed; made once, then reused for as long as the cache
     folder is kept."""
     base = os.path.realpath(base)
-    key = hashlib.sha256(f"{base}\n{UV.resolve()}\n{requirements}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{base}\n{UV.resolve()}\ncompiled\n{requirements}".encode()
+                         ).hexdigest()[:16]
     folder, python = VENVS / key, VENVS / key / "bin" / "python"
     VENVS.mkdir(parents=True, exist_ok=True)
     with open(VENVS / f"{key}.lock", "w") as lock:
@@ -244,8 +245,12 @@ def make_venv(requirements, base=sys.executable):
             subprocess.run([UV, "venv", "--quiet", "--seed", "--python", base, folder],
                            check=True)
             (folder / "requirements.txt").write_text(requirements)
-            subprocess.run([UV, "pip", "install", "--quiet", "--python", python,
-                            "-r", folder / "requirements.txt"], check=True)
+            # Compiled now, as the image's are: where PYTHONDONTWRITEBYTECODE is set (as
+            # in the shells of the machine CI runs on), a process writes no bytecode, and
+            # every one compiles again each module it imports (`manage.py check` took
+            # 0.8 s there against 0.3 s compiled).
+            subprocess.run([UV, "pip", "install", "--quiet", "--compile-bytecode",
+                            "--python", python, "-r", folder / "requirements.txt"], check=True)
             (folder / "complete").touch()
     return python
 
