@@ -205,6 +205,14 @@ UV = Path(sys.executable).parent / "uv"
 VENVS = CACHE / "venvs"
 
 
+@functools.cache
+def uv_version():
+    """`uv --version`: what a kept virtualenv's key names of uv, so that every clone of
+    the template (each has its own .venv/bin/uv) shares the kept virtualenvs."""
+    return subprocess.run([UV, "--version"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 @pytest.fixture(scope="session")
 def uv_alone(tmp_path_factory):
     """A folder holding uv (the test group's) and the machine's Pythons, to put on a user's
@@ -234,7 +242,7 @@ def make_venv(requirements, base=sys.executable):
     of a requirements file) installed; made once, then reused for as long as the cache
     folder is kept."""
     base = os.path.realpath(base)
-    key = hashlib.sha256(f"{base}\n{UV.resolve()}\ncompiled\n{requirements}".encode()
+    key = hashlib.sha256(f"{base}\n{uv_version()}\ncompiled\n{requirements}".encode()
                          ).hexdigest()[:16]
     folder, python = VENVS / key, VENVS / key / "bin" / "python"
     VENVS.mkdir(parents=True, exist_ok=True)
