@@ -26,7 +26,7 @@ import psycopg
 import pytest
 import stack
 from conftest import POSTGRES, TEMPLATE, mysql_client, on_each_bake, require
-from podman import steps_from_cache
+from podman import CACHE, steps_from_cache
 from project_files import load
 from traffic import BALANCER, CLIENT, DOMAIN, ROUTER_HEADERS, SUPERUSER, fetch, sign_in
 
@@ -164,7 +164,8 @@ def test_only_tmp_is_writable(web, podman):
 @pytest.fixture
 def router(web, nginx, tmp_path):
     """TLS on 443 in the container's namespace, passed to the router port: the rack's
-    router, as far as a browser can tell."""
+    router, as far as a browser can tell; and port 80 passed to port 4000, as the first
+    generation's balancer passes its port 80 (traffic.py)."""
     require(shutil.which("openssl"), "openssl (Debian package openssl)")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", f"/CN={DOMAIN}", "-addext", f"subjectAltName=DNS:{DOMAIN}",
@@ -179,6 +180,13 @@ http {{
     access_log off;
     client_body_temp_path {tmp_path}/body;
     proxy_temp_path {tmp_path}/proxy;
+    server {{
+        listen 80;
+        location / {{
+            proxy_pass http://127.0.0.1:4000;
+            proxy_set_header Host $host;
+        }}
+    }}
     server {{
         listen 443 ssl;
         ssl_certificate {tmp_path}/cert.pem;
@@ -207,6 +215,62 @@ http {{
     finally:
         process.terminate()
         process.wait(10)
+
+
+# The MDN HTTP Observatory's own scanner, the code behind its public service.
+OBSERVATORY = "1.4.8"
+
+
+@pytest.fixture(scope="module")
+def observatory():
+    """The scanner's scan.js, installed from the npm registry once into the tests' cache.
+    Its install scripts are skipped (they build a PostgreSQL client the command line never
+    uses), and its list of preloaded HSTS hosts is empty: the service downloads it."""
+    folder = CACHE / f"mdn-http-observatory-{OBSERVATORY}"
+    package = folder / "node_modules" / "@mdn" / "mdn-http-observatory"
+    if not (folder / "complete").exists():
+        npm = shutil.which("npm")
+        require(npm, "npm (Debian's npm package), to install the HTTP Observatory's scanner")
+        require(shutil.which("node"), "Node.js (Debian's nodejs package)")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        done = subprocess.run([npm, "install", "--ignore-scripts", "--no-audit", "--no-fund",
+                               "--silent", f"@mdn/mdn-http-observatory@{OBSERVATORY}"],
+                              cwd=folder, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        (package / "conf" / "hsts-preload.json").write_text("{}")
+        (folder / "complete").touch()
+    return package / "src" / "scan.js"
+
+
+@on_each_bake
+def test_the_http_observatory_grades_the_site_a_plus_with_every_test_passed(
+        web, router, observatory, tmp_path):
+    """As the public service grades a deployed app: its scanner, run in the container's
+    namespace, where the bake's domain is this machine (the namespace's own hosts file)
+    and the stand-in router's certificate is trusted."""
+    hosts = Path("/etc/netns") / web.namespace.name / "hosts"
+    hosts.parent.mkdir(parents=True)
+    try:
+        hosts.write_text(f"127.0.0.1 localhost {DOMAIN}\n")
+        done = web.namespace.run(
+            [shutil.which("node"), observatory, DOMAIN], capture_output=True, text=True,
+            timeout=120, env={"PATH": "/usr/bin:/bin", "NODE_EXTRA_CA_CERTS": str(
+                tmp_path / "cert.pem")})
+    finally:
+        shutil.rmtree(hosts.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    failed = {name: test["result"] for name, test in result["tests"].items() if not test["pass"]}
+    assert failed == {}
+    assert (result["scan"]["grade"], result["scan"]["testsPassed"]) == (
+        "A+", result["scan"]["testsQuantity"]), result["scan"]
+    # The points beyond a pass that cost nothing: a policy that starts from nothing, and
+    # resources that other sites may not embed.
+    assert result["tests"]["content-security-policy"]["result"] == (
+        "csp-implemented-with-no-unsafe-default-src-none")
+    assert result["tests"]["cross-origin-resource-policy"]["result"] == (
+        "corp-implemented-with-same-origin")
 
 
 STYLESHEET = (TEMPLATE / "{{cookiecutter.project_slug}}" / "{{cookiecutter.app_name}}" / "static"
