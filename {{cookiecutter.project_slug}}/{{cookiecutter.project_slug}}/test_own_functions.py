@@ -51,19 +51,22 @@ class DatabaseWaitTests(SimpleTestCase):
 
     def test_an_unreachable_database_gives_its_reason_once_the_wait_is_over(self):
         refused = OperationalError('connection refused\nDETAIL: the second line')
-        # A clock that only the wait's sleeps move: the wait takes no real time.
-        now = [100.0]
+        # A clock that only the wait's own sleeps move, so the test takes no real time.
+        clock = mock.Mock(return_value=100.0)
+
+        def sleep(seconds):
+            clock.return_value += seconds
+
         with (
             mock.patch.object(connection, 'vendor', 'postgresql'),
             mock.patch.object(connection, 'ensure_connection', side_effect=refused) as tries,
-            mock.patch('time.monotonic', side_effect=lambda: now[0]),
-            mock.patch('time.sleep', side_effect=lambda seconds: now.__setitem__(
-                0, now[0] + seconds)) as sleep,
+            mock.patch('time.monotonic', clock),
+            mock.patch('time.sleep', side_effect=sleep) as slept,
         ):
             self.assertEqual(wait_for_database(3), 'connection refused')
-        # One try a second, at 0, 1 and 2 s: a fourth could not finish within the 3 s.
+        # One try a second, at 0, 1 and 2 s; a second more would pass the 3 s.
         self.assertEqual(tries.call_count, 3)
-        self.assertEqual(sleep.call_args_list, [mock.call(1), mock.call(1)])
+        self.assertEqual(slept.call_args_list, [mock.call(1), mock.call(1)])
 
     @skipIf(connection.vendor == 'sqlite', 'needs a database server (CI runs one)')
     def test_the_real_server_refusing_stops_the_start_in_one_line(self):
