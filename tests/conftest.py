@@ -205,10 +205,17 @@ UV = Path(sys.executable).parent / "uv"
 VENVS = CACHE / "venvs"
 
 
+# How make_venv installs; part of each kept virtualenv's key. Compiled, as the image's
+# are: where PYTHONDONTWRITEBYTECODE is set (as in the shells of the machine CI runs on),
+# a process writes no bytecode, and every one compiles again each module it imports
+# (`manage.py check` took 0.8 s there against 0.3 s compiled).
+INSTALL_OPTIONS = ("--compile-bytecode",)
+
+
 @functools.cache
 def uv_version():
-    """`uv --version`: what a kept virtualenv's key names of uv, so that every clone of
-    the template (each has its own .venv/bin/uv) shares the kept virtualenvs."""
+    """`uv --version`, as the kept virtualenvs' key names uv: the same in every clone of
+    the template, where the path of each clone's .venv/bin/uv is not."""
     return subprocess.run([UV, "--version"], capture_output=True, text=True,
                           check=True).stdout.strip()
 
@@ -242,8 +249,8 @@ def make_venv(requirements, base=sys.executable):
     of a requirements file) installed; made once, then reused for as long as the cache
     folder is kept."""
     base = os.path.realpath(base)
-    key = hashlib.sha256(f"{base}\n{uv_version()}\ncompiled\n{requirements}".encode()
-                         ).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([base, uv_version(), *INSTALL_OPTIONS, requirements])
+                         .encode()).hexdigest()[:16]
     folder, python = VENVS / key, VENVS / key / "bin" / "python"
     VENVS.mkdir(parents=True, exist_ok=True)
     with open(VENVS / f"{key}.lock", "w") as lock:
@@ -253,11 +260,7 @@ def make_venv(requirements, base=sys.executable):
             subprocess.run([UV, "venv", "--quiet", "--seed", "--python", base, folder],
                            check=True)
             (folder / "requirements.txt").write_text(requirements)
-            # Compiled now, as the image's are: where PYTHONDONTWRITEBYTECODE is set (as
-            # in the shells of the machine CI runs on), a process writes no bytecode, and
-            # every one compiles again each module it imports (`manage.py check` took
-            # 0.8 s there against 0.3 s compiled).
-            subprocess.run([UV, "pip", "install", "--quiet", "--compile-bytecode",
+            subprocess.run([UV, "pip", "install", "--quiet", *INSTALL_OPTIONS,
                             "--python", python, "-r", folder / "requirements.txt"], check=True)
             (folder / "complete").touch()
     return python

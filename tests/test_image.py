@@ -13,6 +13,7 @@ import errno
 import hashlib
 import http.client
 import json
+import os
 import re
 import secrets
 import shutil
@@ -223,15 +224,16 @@ OBSERVATORY = "1.4.8"
 
 @pytest.fixture(scope="module")
 def observatory():
-    """The scanner's scan.js, installed from the npm registry once into the tests' cache.
+    """The command that runs the scanner's scan.js, installed from the npm registry once into the tests' cache.
     Its install scripts are skipped (they build a PostgreSQL client the command line never
     uses), and its list of preloaded HSTS hosts is empty: the service downloads it."""
+    node = shutil.which("node")
+    require(node, "Node.js (Debian's nodejs package), to run the HTTP Observatory's scanner")
     folder = CACHE / f"mdn-http-observatory-{OBSERVATORY}"
     package = folder / "node_modules" / "@mdn" / "mdn-http-observatory"
     if not (folder / "complete").exists():
         npm = shutil.which("npm")
         require(npm, "npm (Debian's npm package), to install the HTTP Observatory's scanner")
-        require(shutil.which("node"), "Node.js (Debian's nodejs package)")
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         done = subprocess.run([npm, "install", "--ignore-scripts", "--no-audit", "--no-fund",
@@ -240,7 +242,7 @@ def observatory():
         assert done.returncode == 0, done.stderr
         (package / "conf" / "hsts-preload.json").write_text("{}")
         (folder / "complete").touch()
-    return package / "src" / "scan.js"
+    return [node, package / "src" / "scan.js"]
 
 
 @on_each_bake
@@ -254,9 +256,8 @@ def test_the_http_observatory_grades_the_site_a_plus_with_every_test_passed(
     try:
         hosts.write_text(f"127.0.0.1 localhost {DOMAIN}\n")
         done = web.namespace.run(
-            [shutil.which("node"), observatory, DOMAIN], capture_output=True, text=True,
-            timeout=120, env={"PATH": "/usr/bin:/bin", "NODE_EXTRA_CA_CERTS": str(
-                tmp_path / "cert.pem")})
+            [*observatory, DOMAIN], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "NODE_EXTRA_CA_CERTS": str(tmp_path / "cert.pem")})
     finally:
         shutil.rmtree(hosts.parent)
     assert done.returncode == 0, done.stdout + done.stderr
