@@ -284,7 +284,12 @@ def test_4000_idle_connections_leave_health_and_the_home_page_answering(start):
     assert web.running()
 
 
-HOME_P99_UNDER_A_FLOOD_MS = 50
+# The home page beside a locked-out flood: its median shows whether gunicorn's workers
+# are kept busy by the flood (1.3 to 3.3 ms measured, alone or beside test_answers.py;
+# 73 ms with axes alone, no limit_req), its p99 that no request starves (8 to 26 ms
+# measured, and 51 ms once in a full run, the other worker building images beside it).
+HOME_P50_UNDER_A_FLOOD_MS = 10
+HOME_P99_UNDER_A_FLOOD_MS = 100
 FLOOD_THINK_MS = (100, 200)  # how long each person on the home page thinks between pages
 
 
@@ -303,7 +308,7 @@ def unlocked(podman, real_image, database):
     stack.manage(podman, real_image, stack.app_env(stack.socket_url(database[0])), "axes_reset")
 
 
-def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_stays_under_50_ms(
+def test_a_locked_out_sign_in_flood_hashes_no_password_and_leaves_the_home_page_fast(
         start, unlocked, tmp_path):
     """The superuser's account is locked out by 10 wrong passwords (django-axes: from 10
     addresses, 9 forms back and then the 429 page, each failure hashed). Then 16
@@ -316,9 +321,11 @@ def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_sta
     address, then one every 6 s), and axes the rest, without hashing: every answer is a
     429. Measured on this two-core machine, shared with other jobs, with `pytest -s -k
     locked_out_sign_in_flood` (5 runs of 15 s): nginx refused 1.3 to 1.5 million posts in
-    each, and the home page's p99 was 8 to 16 ms, its p50 1.3 to 1.5 ms. The bound
-    asserted is 50 ms. With axes alone (no limit_req), its 200 refusals a second kept gunicorn's two
-    workers busy: the home page's p50 was 73 ms, its p99 95 ms.
+    each, and the home page's p99 was 8 to 16 ms, its p50 1.3 to 1.5 ms; in a full run of
+    the suite, with the other worker building images beside it, p50 2.7 ms and p99 51 ms.
+    With axes alone (no limit_req), its 200 refusals a second kept gunicorn's two workers
+    busy: the home page's p50 was 73 ms, its p99 95 ms. The bounds asserted:
+    HOME_P50_UNDER_A_FLOOD_MS and HOME_P99_UNDER_A_FLOOD_MS.
     """
     require(shutil.which("wrk"), "wrk (Debian package wrk)")
     web = start(through_proxy=False)
@@ -362,6 +369,7 @@ def test_a_locked_out_sign_in_flood_hashes_no_password_and_the_home_page_p99_sta
     # Each of the 8 people thinks 200 ms at most: with answers under 100 ms they make
     # more than 8 * LOAD_SECONDS / 0.3 requests.
     assert home["requests"] > 8 * LOAD_SECONDS / (FLOOD_THINK_MS[1] / 1000 + 0.1), home
+    assert home["p50_us"] < HOME_P50_UNDER_A_FLOOD_MS * 1000, home
     assert home["p99_us"] < HOME_P99_UNDER_A_FLOOD_MS * 1000, home
 
 
